@@ -1,0 +1,62 @@
+import { z } from "zod";
+
+const bool = z
+  .enum(["true", "false", "1", "0", "yes", "no"], { error: "expected true or false" })
+  .transform((value) => value === "true" || value === "1" || value === "yes");
+
+const port = z.coerce
+  .number({ error: "expected a number" })
+  .int("expected a whole number")
+  .min(0, "expected a port from 0 to 65535")
+  .max(65535, "expected a port from 0 to 65535");
+
+const url = (what: string) =>
+  z
+    .string()
+    .url(`expected a full URL such as ${what}`)
+    .refine((value) => /^https?:\/\//.test(value), `expected an http:// or https:// URL such as ${what}`)
+    .transform((value) => value.replace(/\/+$/, ""));
+
+/** Every setting, read from the environment; `.env.example` documents each one. */
+export const configSchema = z.object({
+  HOST: z.string().min(1).default("127.0.0.1"),
+  PORT: port.default(3000),
+  DATABASE_FILE: z.string().min(1).default("data/waypoints.sqlite"),
+  CONTENT_DIR: z.string().min(1).default("content"),
+  LOCALES_DIR: z.string().min(1).default("locales"),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  WEB_CHAT_ENABLED: bool.default(true),
+  TELEGRAM_BOT_TOKEN: z
+    .string()
+    .regex(/^\d+:[A-Za-z0-9_-]{20,}$/, "expected a token from @BotFather, such as 123456:ABC-DEF...")
+    .optional(),
+  TELEGRAM_API_ROOT: url("https://api.telegram.org").default("https://api.telegram.org"),
+  PUBLIC_URL: url("https://course.example.org").optional(),
+  TELEGRAM_WEBHOOK_SECRET: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,256}$/, "expected 1 to 256 characters of A-Z, a-z, 0-9, _ and -")
+    .optional(),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+/** A setting with a bad value; the message names the variable, the problem and what is expected. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+/** Reads and validates the settings; throws ConfigError listing every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([key, value]) => key in configSchema.shape && value !== undefined && value !== ""),
+  );
+  const result = configSchema.safeParse(present);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => {
+    const name = String(issue.path[0] ?? "");
+    const value = String(env[name] ?? "");
+    const shown = name.includes("TOKEN") || name.includes("SECRET") ? "(hidden)" : JSON.stringify(value);
+    return `${name}=${shown}: ${issue.message}`;
+  });
+  throw new ConfigError(`invalid settings:\n  ${lines.join("\n  ")}\nFix them in the environment or in .env, as .env.example describes.`);
+}

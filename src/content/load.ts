@@ -1,0 +1,152 @@
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+import type { z } from "zod";
+import type { Course, GlossaryTerm, Module, Position, Step } from "./model.js";
+import { parseStepFile, type ParsedStep } from "./parse-step.js";
+import { glossarySchema, manifestSchema, moduleTextSchema } from "./schema.js";
+import { checkCourse } from "./rules.js";
+import { YamlSource, type Problem } from "./yaml-source.js";
+
+/** A step as loaded from its file, with what the rules need to locate problems. */
+export interface LoadedStep {
+  language: string;
+  moduleId: string;
+  parsed: ParsedStep & { step: Step };
+}
+
+export interface LoadResult {
+  /** The course, or null when any error was found. */
+  course: Course | null;
+  /** The course as far as it could be read, for reports even when invalid. */
+  partial: Course | null;
+  problems: Problem[];
+}
+
+/** Loads the course from a content folder and validates all of it. */
+export function loadCourse(contentDir: string): LoadResult {
+  const problems: Problem[] = [];
+  const manifestFile = join(contentDir, "course.yaml");
+  const manifestPath = display(manifestFile);
+  if (!existsSync(manifestFile)) {
+    problems.push({
+      file: manifestPath,
+      line: 1,
+      message: "course manifest not found: create course.yaml in the content folder",
+      severity: "error",
+    });
+    return { course: null, partial: null, problems };
+  }
+
+  const manifestSource = new YamlSource(readFileSync(manifestFile, "utf8"), manifestPath);
+  const manifest = readYaml(manifestSource, manifestSchema, problems);
+  if (!manifest) return { course: null, partial: null, problems };
+
+  const modules: Module[] = manifest.modules.map((module) => ({
+    id: module.id,
+    minutesPerWeek: module.minutesPerWeek,
+    stepIds: module.steps,
+    text: {},
+  }));
+  const order: Position[] = modules.flatMap((module, moduleIndex) =>
+    module.stepIds.map((stepId) => ({ moduleIndex, stepId })),
+  );
+  const course: Course = {
+    id: manifest.id,
+    version: manifest.version,
+    sourceLanguage: manifest.sourceLanguage,
+    languages: manifest.languages,
+    passMark: manifest.passMark,
+    maxLessonMinutes: manifest.maxLessonMinutes,
+    wordsPerMinute: manifest.wordsPerMinute,
+    title: manifest.title,
+    modules,
+    order,
+    steps: {},
+    glossary: {},
+  };
+
+  const loaded: LoadedStep[] = [];
+  for (const language of manifest.languages) {
+    course.steps[language] = new Map();
+    course.glossary[language] = loadGlossary(contentDir, language, problems);
+    for (const module of modules) {
+      loadModule(contentDir, language, module, loaded, problems);
+    }
+  }
+
+  problems.push(...checkCourse(course, manifestSource, loaded));
+  for (const item of loaded) {
+    const steps = course.steps[item.language];
+    if (steps && !steps.has(item.parsed.step.id)) {
+      steps.set(item.parsed.step.id, item.parsed.step);
+    }
+  }
+  const valid = !problems.some((problem) => problem.severity === "error");
+  return { course: valid ? course : null, partial: course, problems };
+}
+
+function loadModule(
+  contentDir: string,
+  language: string,
+  module: Module,
+  loaded: LoadedStep[],
+  problems: Problem[],
+): void {
+  const dir = join(contentDir, language, module.id);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    problems.push({
+      file: display(dir),
+      line: 1,
+      message: `module folder not found: create ${display(dir)} with module.yaml and the steps of ${module.id}`,
+      severity: "error",
+    });
+    return;
+  }
+
+  const textFile = join(dir, "module.yaml");
+  if (existsSync(textFile)) {
+    const source = new YamlSource(readFileSync(textFile, "utf8"), display(textFile));
+    const text = readYaml(source, moduleTextSchema, problems);
+    if (text) module.text[language] = text;
+  } else {
+    problems.push({
+      file: display(textFile),
+      line: 1,
+      message: "module.yaml not found: add the module's title, summary and readings",
+      severity: "error",
+    });
+  }
+
+  const files = readdirSync(dir).filter((name) => name.endsWith(".md")).sort();
+  for (const name of files) {
+    const file = display(join(dir, name));
+    const parsed = parseStepFile(file, readFileSync(join(dir, name), "utf8"));
+    problems.push(...parsed.problems);
+    if (parsed.step) {
+      loaded.push({ language, moduleId: module.id, parsed: { ...parsed, step: parsed.step } });
+    }
+  }
+}
+
+function loadGlossary(contentDir: string, language: string, problems: Problem[]): GlossaryTerm[] {
+  const file = join(contentDir, language, "glossary.yaml");
+  if (!existsSync(file)) return [];
+  const source = new YamlSource(readFileSync(file, "utf8"), display(file));
+  return readYaml(source, glossarySchema, problems)?.terms ?? [];
+}
+
+function readYaml<T>(source: YamlSource, schema: z.ZodType<T>, problems: Problem[]): T | null {
+  const syntax = source.syntaxProblems();
+  if (syntax.length > 0) {
+    problems.push(...syntax);
+    return null;
+  }
+  const { value, problems: found } = source.parse(schema);
+  problems.push(...found);
+  return value;
+}
+
+function display(path: string): string {
+  const relativePath = relative(process.cwd(), path);
+  return relativePath.startsWith("..") ? path : relativePath;
+}

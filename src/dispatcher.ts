@@ -1,0 +1,184 @@
+import type { Logger } from "pino";
+import type { Outbound } from "./engine/types.js";
+import type { OutboxRow, Store } from "./store.js";
+
+/** Why a send failed, as a channel adapter classifies its platform's error. */
+export type SendFailure =
+  /** The platform asked to wait; `global` when the limit is the bot's, not the chat's. */
+  | { kind: "rate_limited"; retryAfterMs: number; global: boolean; message: string }
+  /** A network failure or a 5xx: worth trying again later. */
+  | { kind: "transient"; message: string }
+  /** The learner blocked the bot or left the platform: stop sending to them. */
+  | { kind: "unreachable"; message: string }
+  /** The platform rejected this message; trying again would fail the same way. */
+  | { kind: "rejected"; message: string };
+
+/** Raised by a channel sender with the failure classified. */
+export class SendError extends Error {
+  override readonly name = "SendError";
+  constructor(readonly failure: SendFailure) {
+    super(failure.message);
+  }
+}
+
+/** Sends channel-neutral messages on one platform. */
+export interface ChannelSender {
+  readonly channel: string;
+  /** Minimum gap between two messages to one chat, in ms. */
+  readonly perChatIntervalMs: number;
+  /** Maximum messages per second across all chats. */
+  readonly globalPerSecond: number;
+  /** Sends one message; returns the platform's message id. Throws SendError. */
+  send(address: string, message: Outbound): Promise<string | null>;
+}
+
+export interface DispatcherOptions {
+  store: Store;
+  senders: ChannelSender[];
+  logger: Logger;
+  /** Attempts before a transiently failing message is marked failed. */
+  maxAttempts?: number;
+  /** First retry delay in ms; doubles with each attempt. */
+  backoffMs?: number;
+  /** Pause between passes when nothing is due, in ms. */
+  idleMs?: number;
+  now?: () => number;
+  /** Called when a learner is unreachable, to stop further sends to them. */
+  onUnreachable?: (channel: string, address: string) => void;
+}
+
+/**
+ * Sends the outbox through the channel senders: in order for each chat,
+ * within each platform's per-chat and global rates, replies before bulk.
+ */
+export class Dispatcher {
+  private readonly chatReadyAt = new Map<string, number>();
+  private readonly busy = new Set<string>();
+  private readonly globalReadyAt = new Map<string, number>();
+  private readonly sentTimes = new Map<string, number[]>();
+  private timer: NodeJS.Timeout | null = null;
+  private running = false;
+  private wake: (() => void) | null = null;
+  private loop: Promise<void> | null = null;
+  private readonly now: () => number;
+
+  constructor(private readonly options: DispatcherOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Starts sending; rows left in flight by a crash are sent again. */
+  start(): void {
+    const recovered = this.options.store.recoverInFlight();
+    if (recovered > 0) this.options.logger.warn({ recovered }, "outbox rows left in flight are pending again");
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** Wakes the dispatcher at once, after new rows were written. */
+  kick(): void {
+    this.wake?.();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.kick();
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      let sent = 0;
+      try {
+        sent = await this.pass();
+      } catch (error) {
+        this.options.logger.error({ err: error }, "dispatcher pass failed");
+      }
+      if (!this.running) break;
+      if (sent === 0) await this.sleep(this.options.idleMs ?? 250);
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.timer = setTimeout(resolve, ms);
+      this.wake = () => {
+        if (this.timer) clearTimeout(this.timer);
+        resolve();
+      };
+    }).then(() => {
+      this.wake = null;
+    });
+  }
+
+  /** Sends what is due now on every channel; returns how many sends were started. */
+  async pass(): Promise<number> {
+    const work: Promise<void>[] = [];
+    for (const sender of this.options.senders) {
+      const now = this.now();
+      if ((this.globalReadyAt.get(sender.channel) ?? 0) > now) continue;
+      const rows = this.options.store.duePending(sender.channel, now, 500);
+      const firstPerChat = new Map<string, OutboxRow>();
+      for (const row of rows) if (!firstPerChat.has(row.address)) firstPerChat.set(row.address, row);
+      for (const row of firstPerChat.values()) {
+        const key = `${sender.channel}:${row.address}`;
+        if (this.busy.has(key) || (this.chatReadyAt.get(key) ?? 0) > now) continue;
+        if (!this.takeGlobalSlot(sender, now)) break;
+        this.busy.add(key);
+        this.options.store.markSending([row.id]);
+        work.push(this.deliver(sender, row, key).finally(() => this.busy.delete(key)));
+      }
+    }
+    await Promise.all(work);
+    return work.length;
+  }
+
+  private takeGlobalSlot(sender: ChannelSender, now: number): boolean {
+    const times = (this.sentTimes.get(sender.channel) ?? []).filter((time) => time > now - 1000);
+    if (times.length >= sender.globalPerSecond) {
+      this.sentTimes.set(sender.channel, times);
+      return false;
+    }
+    times.push(now);
+    this.sentTimes.set(sender.channel, times);
+    return true;
+  }
+
+  private async deliver(sender: ChannelSender, row: OutboxRow, key: string): Promise<void> {
+    const { store, logger } = this.options;
+    try {
+      const messageId = await sender.send(row.address, row.message);
+      store.markSent(row.id, this.now(), messageId);
+      this.chatReadyAt.set(key, this.now() + sender.perChatIntervalMs);
+    } catch (error) {
+      const failure: SendFailure =
+        error instanceof SendError ? error.failure : { kind: "transient", message: String((error as Error)?.message ?? error) };
+      this.handleFailure(sender, row, key, failure);
+      logger.warn({ outboxId: row.id, channel: row.channel, attempt: row.attempts + 1, failure: failure.kind, error: failure.message }, "send failed");
+    }
+  }
+
+  private handleFailure(sender: ChannelSender, row: OutboxRow, key: string, failure: SendFailure): void {
+    const { store } = this.options;
+    const now = this.now();
+    const maxAttempts = this.options.maxAttempts ?? 5;
+    switch (failure.kind) {
+      case "rate_limited":
+        // A 429 does not count as an attempt: the message was never accepted.
+        store.markRateLimited(row.id, now + failure.retryAfterMs, failure.message);
+        this.chatReadyAt.set(key, now + failure.retryAfterMs);
+        if (failure.global) this.globalReadyAt.set(sender.channel, now + failure.retryAfterMs);
+        return;
+      case "transient":
+        if (row.attempts + 1 >= maxAttempts) return store.markFailed(row.id, failure.message);
+        store.markRetry(row.id, now + (this.options.backoffMs ?? 1000) * 2 ** row.attempts, failure.message);
+        return;
+      case "unreachable":
+        store.markFailed(row.id, failure.message);
+        this.options.onUnreachable?.(row.channel, row.address);
+        return;
+      case "rejected":
+        store.markFailed(row.id, failure.message);
+        return;
+    }
+  }
+}

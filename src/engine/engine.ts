@@ -1,0 +1,133 @@
+import { chooseOnboarding } from "../../flows/onboarding.js";
+import { choices, presentCurrent } from "../../flows/present.js";
+import { runCommand } from "../../flows/commands.js";
+import { answer, goOn, reflect, skip } from "../../flows/steps.js";
+import { decodeCallback } from "./callback.js";
+import { freshState } from "./state.js";
+import { Turn } from "./turn.js";
+import type { Choice, EngineContext, EngineResult, EnrollmentState, Inbound } from "./types.js";
+
+/** The longest text a learner may send; Telegram's own message limit. */
+export const maxInboundCharacters = 4096;
+
+/**
+ * Runs the flows over one inbound message. Pure: it reads the state and the
+ * input and returns the new state, the events and the replies.
+ * `state` is null for a learner the service has not seen before.
+ */
+export function handleInbound(
+  state: EnrollmentState | null,
+  inbound: Inbound,
+  context: EngineContext,
+): EngineResult {
+  if (state === null) {
+    const turn = new Turn(freshState(), context);
+    turn.emit({ type: "enrollment_started" });
+    presentCurrent(turn);
+    return turn.result();
+  }
+
+  const turn = new Turn(state, context);
+  switch (inbound.type) {
+    case "unsupported":
+      turn.emit({ type: "input_rejected", reason: `unsupported:${inbound.media}` });
+      turn.say(turn.t(state.phase === "reflection" && state.stage === "course" ? "input.reflectionAsText" : "input.unsupported"));
+      break;
+    case "command":
+      if (!runCommand(turn, inbound.command)) {
+        turn.emit({ type: "input_rejected", reason: "unknown_command" });
+        turn.say(turn.t("input.unknownCommand", { command: inbound.command }));
+      }
+      break;
+    case "choice":
+      handleChoice(turn, inbound.data);
+      break;
+    case "text":
+      handleText(turn, inbound.text);
+      break;
+  }
+  return turn.result();
+}
+
+function handleChoice(turn: Turn, data: string): void {
+  const decoded = decodeCallback(data);
+  if (!decoded || decoded.prompt !== turn.state.prompt || !makeChoice(turn, decoded.choice)) {
+    turn.emit({ type: "stale_choice", data });
+    turn.notice = turn.t("input.stale");
+  }
+}
+
+/** Applies a choice of the current prompt; returns false when it does not belong to it. */
+function makeChoice(turn: Turn, choice: string): boolean {
+  const { state } = turn;
+  if (state.menu !== null || state.stage !== "course") return chooseOnboarding(turn, choice);
+  if (choice === choices.next) {
+    goOn(turn);
+    return true;
+  }
+  if (choice === choices.skip && (state.phase === "note" || state.phase === "reflection")) {
+    skip(turn);
+    return true;
+  }
+  if (choice.startsWith("o.") && state.phase === "question") {
+    answer(turn, choice.slice(2));
+    return true;
+  }
+  return false;
+}
+
+function handleText(turn: Turn, raw: string): void {
+  const text = raw.trim();
+  if (raw.length > maxInboundCharacters) {
+    turn.emit({ type: "input_rejected", reason: "too_long" });
+    turn.say(turn.t("input.tooLong", { length: raw.length, max: maxInboundCharacters }));
+    return;
+  }
+  const command = turn.context.commandWords.get(text.toLocaleLowerCase());
+  if (command && runCommand(turn, command)) return;
+
+  const { state } = turn;
+  const reflecting = state.stage === "course" && state.menu === null && state.phase === "reflection";
+  const offered = currentChoices(state, turn.context);
+  // A reflection is free text, so only a button's exact label counts as pressing it.
+  const matched = reflecting
+    ? offered.find((choice) => fold(choice.label) === fold(text)) ?? null
+    : matchTypedChoice(offered, text);
+  if (matched) {
+    const decoded = decodeCallback(matched.data);
+    if (decoded && makeChoice(turn, decoded.choice)) return;
+  }
+  if (reflecting && text.length > 0) {
+    reflect(turn, text);
+    return;
+  }
+  turn.emit({ type: "input_rejected", reason: "expected_choice" });
+  turn.say(turn.t("input.useButtons"));
+}
+
+/** Returns the buttons of what the learner sees now, as the flows would present it. */
+export function currentChoices(state: EnrollmentState, context: EngineContext): Choice[] {
+  const dry = new Turn(state, context);
+  presentCurrent(dry);
+  const last = dry.messages.at(-1);
+  return last?.choices?.flat() ?? [];
+}
+
+const keycapDigits = /^([1-9])\uFE0F?\u20E3$/u;
+
+/**
+ * Matches a typed reply to one of the buttons: its number (also as a keycap
+ * emoji), its letter (a, b, c…) or its label.
+ */
+export function matchTypedChoice(choices: Choice[], typed: string): Choice | null {
+  const text = typed.trim().replace(/[.)]$/, "");
+  const digit = keycapDigits.exec(text)?.[1] ?? (/^\d{1,2}$/.test(text) ? text : null);
+  if (digit) return choices[Number(digit) - 1] ?? null;
+  if (/^[a-z]$/i.test(text)) return choices[text.toLowerCase().charCodeAt(0) - 97] ?? null;
+  const folded = fold(text);
+  return choices.find((choice) => fold(choice.label) === folded) ?? null;
+}
+
+function fold(text: string): string {
+  return text.normalize("NFD").replace(/\p{M}/gu, "").toLocaleLowerCase().trim();
+}

@@ -1,0 +1,114 @@
+import type { Course } from "../content/model.js";
+
+/** The messaging channels a learner can use. */
+export type Channel = "telegram" | "whatsapp" | "web";
+
+/** What a learner sent, normalised from any channel. */
+export type Inbound =
+  | { type: "text"; text: string }
+  | { type: "command"; command: string; args: string }
+  /** A button press, carrying the button's callback data. */
+  | { type: "choice"; data: string }
+  | { type: "unsupported"; media: string };
+
+/** A button: the callback data it sends back and its label. */
+export interface Choice {
+  data: string;
+  label: string;
+}
+
+/**
+ * A message to send, independent of the channel. `text` uses a small Markdown
+ * subset (bold, italic, links); `choices` are rows of buttons.
+ */
+export interface Outbound {
+  text: string;
+  choices?: Choice[][];
+}
+
+/** Where an enrollment is in onboarding and in the course. */
+export type Stage = "language" | "consent" | "role" | "course" | "finished" | "left";
+
+/**
+ * What the learner is looking at within the current step:
+ * - `reading`: message `part` of a lesson or a scenario episode;
+ * - `note`: the content note before a scenario episode;
+ * - `question`: a quiz question or a scenario decision, awaiting an option;
+ * - `reflection`: the reflection prompt, awaiting free text;
+ * - `feedback`: feedback on the step's answer, awaiting Next;
+ * - `module_end`: the summary after the last step of a module.
+ */
+export type Phase = "reading" | "note" | "question" | "reflection" | "feedback" | "module_end";
+
+/** Menus that a command opens in front of the current step. */
+export type Menu = "language";
+
+export interface Answer {
+  optionId: string;
+  correct: boolean;
+}
+
+/** The state of one learner's enrollment, as the engine reads and writes it. */
+export interface EnrollmentState {
+  language: string | null;
+  role: string | null;
+  stage: Stage;
+  /** Index into the course order. */
+  position: number;
+  part: number;
+  phase: Phase;
+  /** A menu shown in front of the step, such as the language choice. */
+  menu: Menu | null;
+  /** Number of the current prompt; a button from any other prompt is stale. */
+  prompt: number;
+  /** First answer to each quiz question and scenario decision, by step id. */
+  answers: Record<string, Answer>;
+  /** Scenario episodes the learner chose to skip. */
+  skipped: string[];
+}
+
+/** Facts the engine reports; the host stores them and may log them. */
+export type EngineEvent =
+  | { type: "enrollment_started" }
+  | { type: "language_set"; language: string }
+  | { type: "consent_given" }
+  | { type: "consent_declined" }
+  | { type: "role_set"; role: string }
+  | { type: "step_started"; stepId: string }
+  | { type: "answer_graded"; stepId: string; optionId: string; correct: boolean }
+  | { type: "decision_made"; stepId: string; optionId: string }
+  | { type: "scenario_skipped"; stepId: string }
+  | { type: "reflection_saved"; stepId: string; text: string }
+  | { type: "reflection_skipped"; stepId: string }
+  | { type: "module_completed"; moduleId: string; correct: number; questions: number; passed: boolean }
+  | { type: "course_completed" }
+  | { type: "stale_choice"; data: string }
+  | { type: "input_rejected"; reason: string };
+
+/** Looks up a localised string; `values` fill the placeholders. */
+export type Translate = (
+  language: string,
+  key: string,
+  values?: Record<string, unknown>,
+) => string;
+
+/** What the engine needs besides the state and the input. */
+export interface EngineContext {
+  course: Course;
+  t: Translate;
+  /** Languages the learner may choose, with their names in that language. */
+  languageNames: Record<string, string>;
+  /** Role ids offered at onboarding, in order. */
+  roles: readonly string[];
+  /** Plain words that run a command, lowercased, in every language: "aide" → "help". */
+  commandWords: ReadonlyMap<string, string>;
+}
+
+/** What one inbound message did: the new state, the facts, and the replies. */
+export interface EngineResult {
+  state: EnrollmentState;
+  events: EngineEvent[];
+  messages: Outbound[];
+  /** A short notice for the button press itself (a Telegram callback answer). */
+  notice?: string;
+}
