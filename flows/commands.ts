@@ -3,25 +3,33 @@ import { presentCurrent } from "./present.js";
 import { presentProgress } from "./progress.js";
 import { goOn } from "./steps.js";
 import { freshState } from "../src/engine/state.js";
+import { leaveComment, presentGlossary, presentResources } from "./reference.js";
 
 /** Commands that every channel offers, in the order help lists them. */
-export const commandNames = ["start", "next", "progress", "language", "help"] as const;
+export const commandNames = ["start", "next", "progress", "resources", "glossary", "language", "help"] as const;
 export type CommandName = (typeof commandNames)[number];
 
-/** Runs a command; returns false when the command is unknown. */
-export function runCommand(turn: Turn, command: string): boolean {
+/** Runs a command with its arguments; returns false when the command is unknown. */
+export function runCommand(turn: Turn, command: string, args = ""): boolean {
   switch (command) {
+    case "glossary":
+      presentGlossary(turn, args);
+      return true;
+    case "resources":
+      if (turn.state.stage !== "course" && turn.state.stage !== "finished") return notStarted(turn);
+      presentResources(turn);
+      return true;
+    case "comment":
+      if (turn.state.stage !== "course") return notStarted(turn);
+      leaveComment(turn, args);
+      return true;
     case "start":
       return start(turn);
     case "help":
       turn.say(turn.t("help.text"));
       return true;
     case "progress":
-      if (turn.state.stage !== "course" && turn.state.stage !== "finished") {
-        turn.say(turn.t("progress.notStarted"));
-        presentCurrent(turn);
-        return true;
-      }
+      if (turn.state.stage !== "course" && turn.state.stage !== "finished") return notStarted(turn);
       presentProgress(turn);
       return true;
     case "language":
@@ -38,6 +46,12 @@ export function runCommand(turn: Turn, command: string): boolean {
     default:
       return false;
   }
+}
+
+function notStarted(turn: Turn): boolean {
+  turn.say(turn.t("progress.notStarted"));
+  presentCurrent(turn);
+  return true;
 }
 
 function start(turn: Turn): boolean {

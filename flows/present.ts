@@ -31,7 +31,7 @@ export function presentCurrent(turn: Turn): void {
     case "left":
       return turn.say(turn.t("onboarding.left"));
     case "finished":
-      return turn.say(turn.t("course.finished", { title: courseTitle(turn) }));
+      return turn.say(`${turn.t("course.finished", { title: courseTitle(turn) })}\n\n${turn.t("course.survey")}`);
     case "course":
       return presentStep(turn);
   }

@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { Outbound } from "./engine/types.js";
-import type { OutboxRow, Store } from "./store.js";
+import type { Lane, OutboxRow, Store } from "./store.js";
 
 /** Why a send failed, as a channel adapter classifies its platform's error. */
 export type SendFailure =
@@ -11,7 +11,14 @@ export type SendFailure =
   /** The learner blocked the bot or left the platform: stop sending to them. */
   | { kind: "unreachable"; message: string }
   /** The platform rejected this message; trying again would fail the same way. */
-  | { kind: "rejected"; message: string };
+  | { kind: "rejected"; message: string }
+  /**
+   * A guard of the sender held the message back before sending it: it stays
+   * pending and is tried again after `retryAfterMs`, and the attempt is not
+   * counted. `global` holds the whole channel; otherwise only this chat's
+   * lane waits, so that replies still pass a hold on bulk messages.
+   */
+  | { kind: "held"; retryAfterMs: number; global: boolean; message: string };
 
 /** Raised by a channel sender with the failure classified. */
 export class SendError extends Error {
@@ -19,6 +26,11 @@ export class SendError extends Error {
   constructor(readonly failure: SendFailure) {
     super(failure.message);
   }
+}
+
+/** What the dispatcher tells a sender about the outbox row it sends. */
+export interface SendContext {
+  lane: Lane;
 }
 
 /** Sends channel-neutral messages on one platform. */
@@ -29,7 +41,7 @@ export interface ChannelSender {
   /** Maximum messages per second across all chats. */
   readonly globalPerSecond: number;
   /** Sends one message; returns the platform's message id. Throws SendError. */
-  send(address: string, message: Outbound): Promise<string | null>;
+  send(address: string, message: Outbound, context?: SendContext): Promise<string | null>;
 }
 
 export interface DispatcherOptions {
@@ -53,6 +65,8 @@ export interface DispatcherOptions {
  */
 export class Dispatcher {
   private readonly chatReadyAt = new Map<string, number>();
+  /** When a held lane of a chat may be tried again, by `channel:address:lane`. */
+  private readonly laneReadyAt = new Map<string, number>();
   private readonly busy = new Set<string>();
   private readonly globalReadyAt = new Map<string, number>();
   private readonly sentTimes = new Map<string, number[]>();
@@ -118,7 +132,12 @@ export class Dispatcher {
       if ((this.globalReadyAt.get(sender.channel) ?? 0) > now) continue;
       const rows = this.options.store.duePending(sender.channel, now, 500);
       const firstPerChat = new Map<string, OutboxRow>();
-      for (const row of rows) if (!firstPerChat.has(row.address)) firstPerChat.set(row.address, row);
+      for (const row of rows) {
+        if (firstPerChat.has(row.address)) continue;
+        // A held lane keeps its later rows back too, so that they cannot overtake the held one.
+        if ((this.laneReadyAt.get(`${sender.channel}:${row.address}:${row.lane}`) ?? 0) > now) continue;
+        firstPerChat.set(row.address, row);
+      }
       for (const row of firstPerChat.values()) {
         const key = `${sender.channel}:${row.address}`;
         if (this.busy.has(key) || (this.chatReadyAt.get(key) ?? 0) > now) continue;
@@ -146,13 +165,18 @@ export class Dispatcher {
   private async deliver(sender: ChannelSender, row: OutboxRow, key: string): Promise<void> {
     const { store, logger } = this.options;
     try {
-      const messageId = await sender.send(row.address, row.message);
+      const messageId = await sender.send(row.address, row.message, { lane: row.lane });
       store.markSent(row.id, this.now(), messageId);
       this.chatReadyAt.set(key, this.now() + sender.perChatIntervalMs);
     } catch (error) {
       const failure: SendFailure =
         error instanceof SendError ? error.failure : { kind: "transient", message: String((error as Error)?.message ?? error) };
       this.handleFailure(sender, row, key, failure);
+      if (failure.kind === "held") {
+        // The sender logs and counts its holds; one line per held row would flood the log.
+        logger.debug({ outboxId: row.id, channel: row.channel, retryAfterMs: failure.retryAfterMs, error: failure.message }, "send held");
+        return;
+      }
       logger.warn({ outboxId: row.id, channel: row.channel, attempt: row.attempts + 1, failure: failure.kind, error: failure.message }, "send failed");
     }
   }
@@ -178,6 +202,11 @@ export class Dispatcher {
         return;
       case "rejected":
         store.markFailed(row.id, failure.message);
+        return;
+      case "held":
+        store.markRateLimited(row.id, now + failure.retryAfterMs, failure.message);
+        if (failure.global) this.globalReadyAt.set(sender.channel, now + failure.retryAfterMs);
+        else this.laneReadyAt.set(`${key}:${row.lane}`, now + failure.retryAfterMs);
         return;
     }
   }

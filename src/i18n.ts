@@ -11,6 +11,8 @@ export interface Locales {
   languageNames: Record<string, string>;
   /** Plain words that run a command, lowercased, across all languages. */
   commandWords: Map<string, string>;
+  /** Tells whether a key has a string in a language, without falling back. */
+  exists: (language: string, key: string) => boolean;
   /** Returns a nested resource such as the list of words for a command. */
   resource: (language: string, key: string) => unknown;
 }
@@ -55,5 +57,7 @@ export function loadLocales(localesDir: string, fallbackLanguage = "en"): Locale
       for (const word of list) commandWords.set(word.toLocaleLowerCase(), command);
     }
   }
-  return { languages, t, languageNames, commandWords, resource };
+  const exists = (language: string, key: string): boolean =>
+    instance.exists(key, { lng: language, fallbackLng: false });
+  return { languages, t, languageNames, commandWords, resource, exists };
 }

@@ -4,6 +4,7 @@ import type { Db } from "./db/database.js";
 import {
   addresses,
   answers,
+  comments,
   enrollments,
   events,
   learners,
@@ -173,16 +174,22 @@ export class Store {
     } else {
       tx.update(enrollments).set(columns).where(eq(enrollments.id, enrollmentId)).run();
     }
-    this.recordEvents(tx, enrollmentId, state.language ?? this.course.sourceLanguage, result.events, message.now);
+    this.recordEvents(tx, enrollmentId, state.language ?? this.course.sourceLanguage, result.events, message.now, message.channel, message.address);
     return enrollmentId;
   }
 
-  private recordEvents(tx: Tx, enrollmentId: number, language: string, list: EngineEvent[], now: number): void {
+  private recordEvents(tx: Tx, enrollmentId: number, language: string, list: EngineEvent[], now: number, channel: string, address: string): void {
     for (const event of list) {
       const { type, ...data } = event;
       if (event.type === "reflection_saved") {
         tx.insert(reflections).values({ enrollmentId, stepId: event.stepId, language, text: event.text, createdAt: now }).run();
         // The text lives in reflections only, so that the event log holds no free text.
+        delete (data as { text?: string }).text;
+      }
+      if (event.type === "comment_left") {
+        tx.insert(comments)
+          .values({ stepId: event.stepId, language, courseVersion: this.course.version, text: event.text, channel, address, createdAt: now })
+          .run();
         delete (data as { text?: string }).text;
       }
       if (event.type === "answer_graded" || event.type === "decision_made") {

@@ -14,6 +14,23 @@ export interface LoadedStep {
   parsed: ParsedStep & { step: Step };
 }
 
+/** A module.yaml as loaded, for the rules that check its readings. */
+export interface LoadedModuleText {
+  language: string;
+  moduleId: string;
+  source: YamlSource;
+  readings: { title: string; url: string }[];
+}
+
+/** What the rules get besides the course: every file as loaded. */
+export interface LoadedFiles {
+  steps: LoadedStep[];
+  moduleTexts: LoadedModuleText[];
+  /** `<language>/<id>` of step files that exist but could not be read, so that they are not also reported missing. */
+  unreadable: Set<string>;
+  glossaryFiles: Record<string, string>;
+}
+
 export interface LoadResult {
   /** The course, or null when any error was found. */
   course: Course | null;
@@ -65,17 +82,18 @@ export function loadCourse(contentDir: string): LoadResult {
     glossary: {},
   };
 
-  const loaded: LoadedStep[] = [];
+  const files: LoadedFiles = { steps: [], moduleTexts: [], unreadable: new Set(), glossaryFiles: {} };
   for (const language of manifest.languages) {
     course.steps[language] = new Map();
+    files.glossaryFiles[language] = display(join(contentDir, language, "glossary.yaml"));
     course.glossary[language] = loadGlossary(contentDir, language, problems);
     for (const module of modules) {
-      loadModule(contentDir, language, module, loaded, problems);
+      loadModule(contentDir, language, module, files, problems);
     }
   }
 
-  problems.push(...checkCourse(course, manifestSource, loaded));
-  for (const item of loaded) {
+  problems.push(...checkCourse(course, manifestSource, files));
+  for (const item of files.steps) {
     const steps = course.steps[item.language];
     if (steps && !steps.has(item.parsed.step.id)) {
       steps.set(item.parsed.step.id, item.parsed.step);
@@ -89,7 +107,7 @@ function loadModule(
   contentDir: string,
   language: string,
   module: Module,
-  loaded: LoadedStep[],
+  files: LoadedFiles,
   problems: Problem[],
 ): void {
   const dir = join(contentDir, language, module.id);
@@ -107,7 +125,10 @@ function loadModule(
   if (existsSync(textFile)) {
     const source = new YamlSource(readFileSync(textFile, "utf8"), display(textFile));
     const text = readYaml(source, moduleTextSchema, problems);
-    if (text) module.text[language] = text;
+    if (text) {
+      module.text[language] = text;
+      files.moduleTexts.push({ language, moduleId: module.id, source, readings: text.readings });
+    }
   } else {
     problems.push({
       file: display(textFile),
@@ -117,13 +138,17 @@ function loadModule(
     });
   }
 
-  const files = readdirSync(dir).filter((name) => name.endsWith(".md")).sort();
-  for (const name of files) {
+  const names = readdirSync(dir).filter((name) => name.endsWith(".md")).sort();
+  for (const name of names) {
     const file = display(join(dir, name));
-    const parsed = parseStepFile(file, readFileSync(join(dir, name), "utf8"));
+    const content = readFileSync(join(dir, name), "utf8");
+    const parsed = parseStepFile(file, content);
     problems.push(...parsed.problems);
     if (parsed.step) {
-      loaded.push({ language, moduleId: module.id, parsed: { ...parsed, step: parsed.step } });
+      files.steps.push({ language, moduleId: module.id, parsed: { ...parsed, step: parsed.step } });
+    } else {
+      const id = /^id:\s*["']?([a-z0-9-]+)/m.exec(content)?.[1];
+      if (id) files.unreadable.add(`${language}/${id}`);
     }
   }
 }

@@ -1,5 +1,5 @@
 import type { Course, Option, Step } from "./model.js";
-import type { LoadedStep } from "./load.js";
+import type { LoadedFiles, LoadedStep } from "./load.js";
 import { limits } from "./schema.js";
 import { countWords, moduleStats, stepMinutes } from "./text-stats.js";
 import type { Problem, YamlSource } from "./yaml-source.js";
@@ -12,16 +12,28 @@ export const translationRatio = { min: 0.6, max: 1.7 } as const;
 export function checkCourse(
   course: Course,
   manifest: YamlSource,
-  loaded: LoadedStep[],
+  files: LoadedFiles,
 ): Problem[] {
+  const loaded = files.steps;
   return [
     ...checkManifest(course, manifest),
-    ...checkPresence(course, manifest, loaded),
+    ...checkPresence(course, manifest, loaded, files.unreadable),
     ...loaded.flatMap((item) => checkStep(item)),
+    ...checkReadings(files),
     ...checkTranslations(course, loaded),
     ...checkTiming(course, manifest, loaded),
-    ...checkGlossaries(course),
+    ...checkGlossaries(course, files.glossaryFiles),
   ];
+}
+
+function checkReadings(files: LoadedFiles): Problem[] {
+  return files.moduleTexts.flatMap((text) =>
+    text.readings.flatMap((reading, index) => {
+      const problem = checkUrl(reading.url);
+      if (!problem) return [];
+      return [error(text.source.file, text.source.lineOf(["readings", index, "url"]), `broken link "${reading.url}": ${problem}`)];
+    }),
+  );
 }
 
 function error(file: string, line: number, message: string): Problem {
@@ -67,7 +79,7 @@ function checkManifest(course: Course, manifest: YamlSource): Problem[] {
   return problems;
 }
 
-function checkPresence(course: Course, manifest: YamlSource, loaded: LoadedStep[]): Problem[] {
+function checkPresence(course: Course, manifest: YamlSource, loaded: LoadedStep[], unreadable: Set<string>): Problem[] {
   const problems: Problem[] = [];
   const moduleOf = new Map<string, string>();
   for (const module of course.modules) {
@@ -99,7 +111,7 @@ function checkPresence(course: Course, manifest: YamlSource, loaded: LoadedStep[
     module.stepIds.forEach((stepId, stepIndex) => {
       const present = course.languages.filter((language) => firstFile.has(`${language}/${stepId}`));
       for (const language of course.languages) {
-        if (present.includes(language)) continue;
+        if (present.includes(language) || unreadable.has(`${language}/${stepId}`)) continue;
         const elsewhere = present.length > 0 ? ` (present in ${present.join(", ")})` : "";
         problems.push(error(manifest.file, manifest.lineOf(["modules", moduleIndex, "steps", stepIndex]),
           `missing translation: step "${stepId}" has no file in ${language}/${module.id}${elsewhere}: add one with id: ${stepId}`));
@@ -311,11 +323,11 @@ function checkTiming(course: Course, manifest: YamlSource, loaded: LoadedStep[])
   return problems;
 }
 
-function checkGlossaries(course: Course): Problem[] {
+function checkGlossaries(course: Course, glossaryFiles: Record<string, string>): Problem[] {
   const problems: Problem[] = [];
   const sourceIds = (course.glossary[course.sourceLanguage] ?? []).map((term) => term.id);
   for (const language of course.languages) {
-    const file = `content/${language}/glossary.yaml`;
+    const file = glossaryFiles[language] ?? `${language}/glossary.yaml`;
     const ids = (course.glossary[language] ?? []).map((term) => term.id);
     const seen = new Set<string>();
     for (const termId of ids) {

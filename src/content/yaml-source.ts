@@ -1,4 +1,4 @@
-import { LineCounter, parseDocument, isNode, type Document } from "yaml";
+import { LineCounter, parseDocument, isMap, isNode, isScalar, type Document } from "yaml";
 import type { z } from "zod";
 
 /** A problem found in the course files, located at a file and line. */
@@ -44,10 +44,15 @@ export class YamlSource {
     }));
   }
 
-  /** Returns the file line of the value at `path`, or of its nearest parent. */
+  /**
+   * Returns the file line of the value at `path`, or of its nearest parent.
+   * For a map entry this is the line of its key, where an editor should jump.
+   */
   lineOf(path: readonly PropertyKey[]): number {
     for (let depth = path.length; depth >= 0; depth--) {
       const keys = path.slice(0, depth).map((key) => key as string | number);
+      const keyLine = this.keyLine(keys);
+      if (keyLine !== null) return keyLine;
       const node =
         keys.length === 0
           ? this.document.contents
@@ -57,6 +62,16 @@ export class YamlSource {
       }
     }
     return this.firstLine;
+  }
+
+  private keyLine(keys: (string | number)[]): number | null {
+    const last = keys.at(-1);
+    if (typeof last !== "string") return null;
+    const parent = keys.length === 1 ? this.document.contents : this.document.getIn(keys.slice(0, -1), true);
+    if (!isMap(parent)) return null;
+    const pair = parent.items.find((item) => isScalar(item.key) && item.key.value === last);
+    const range = pair && isNode(pair.key) ? pair.key.range : null;
+    return range ? this.firstLine - 1 + this.lines.linePos(range[0]).line : null;
   }
 
   /** Validates the document with a zod schema, turning issues into problems. */

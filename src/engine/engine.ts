@@ -34,7 +34,7 @@ export function handleInbound(
       turn.say(turn.t(state.phase === "reflection" && state.stage === "course" ? "input.reflectionAsText" : "input.unsupported"));
       break;
     case "command":
-      if (!runCommand(turn, inbound.command)) {
+      if (!runCommand(turn, inbound.command, inbound.args)) {
         turn.emit({ type: "input_rejected", reason: "unknown_command" });
         turn.say(turn.t("input.unknownCommand", { command: inbound.command }));
       }
@@ -83,11 +83,15 @@ function handleText(turn: Turn, raw: string): void {
     turn.say(turn.t("input.tooLong", { length: raw.length, max: maxInboundCharacters }));
     return;
   }
-  const command = turn.context.commandWords.get(text.toLocaleLowerCase());
-  if (command && runCommand(turn, command)) return;
-
   const { state } = turn;
   const reflecting = state.stage === "course" && state.menu === null && state.phase === "reflection";
+  // A plain word runs a command when it is the whole message; only the
+  // glossary word takes a term after it, and not inside a reflection.
+  const [firstWord = "", ...rest] = text.split(/\s+/);
+  const command = turn.context.commandWords.get(firstWord.toLocaleLowerCase());
+  const takesArgs = command === "glossary" && !reflecting;
+  if (command && (rest.length === 0 || takesArgs) && runCommand(turn, command, rest.join(" "))) return;
+
   const offered = currentChoices(state, turn.context);
   // A reflection is free text, so only a button's exact label counts as pressing it.
   const matched = reflecting

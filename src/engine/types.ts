@@ -82,6 +82,7 @@ export type EngineEvent =
   | { type: "reflection_skipped"; stepId: string }
   | { type: "module_completed"; moduleId: string; correct: number; questions: number; passed: boolean }
   | { type: "course_completed" }
+  | { type: "comment_left"; stepId: string; text: string }
   | { type: "stale_choice"; data: string }
   | { type: "input_rejected"; reason: string };
 
