@@ -95,6 +95,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       logger: logger.child({ channel: "telegram" }),
       locales,
       onInbound: async (address, updateId, inbound) => receive("telegram", address, updateId, inbound),
+      perChatIntervalMs: config.TELEGRAM_CHAT_INTERVAL_MS,
+      globalPerSecond: config.TELEGRAM_GLOBAL_PER_SECOND,
     });
     senders.push(telegram);
   }

@@ -10,12 +10,21 @@ const port = z.coerce
   .min(0, "expected a port from 0 to 65535")
   .max(65535, "expected a port from 0 to 65535");
 
+const whatsappTokenRule =
+  "expected 16 to 256 characters of A-Z, a-z, 0-9, '.', '_', '~' and '-', such as the output of `openssl rand -hex 24`";
+
 const url = (what: string) =>
   z
     .string()
     .url(`expected a full URL such as ${what}`)
     .refine((value) => /^https?:\/\//.test(value), `expected an http:// or https:// URL such as ${what}`)
     .transform((value) => value.replace(/\/+$/, ""));
+
+const count = (what: string) =>
+  z.coerce
+    .number({ error: `expected a number of ${what}` })
+    .int("expected a whole number")
+    .min(0, "expected 0 or more");
 
 /** Every setting, read from the environment; `.env.example` documents each one. */
 export const configSchema = z.object({
@@ -32,11 +41,39 @@ export const configSchema = z.object({
     .optional(),
   TELEGRAM_API_ROOT: url("https://api.telegram.org").default("https://api.telegram.org"),
   PUBLIC_URL: url("https://course.example.org").optional(),
+  TELEGRAM_CHAT_INTERVAL_MS: z.coerce.number({ error: "expected a number" }).int("expected whole milliseconds").min(0, "expected 0 or more").default(1000),
+  TELEGRAM_GLOBAL_PER_SECOND: z.coerce.number({ error: "expected a number" }).int("expected a whole number").min(1, "expected 1 or more").max(1000, "expected at most 1000").default(30),
   TELEGRAM_WEBHOOK_SECRET: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,256}$/, "expected 1 to 256 characters of A-Z, a-z, 0-9, _ and -")
     .optional(),
-});
+
+  // WhatsApp through whatsapp-web.js; docs/whatsapp.md explains each guard.
+  WHATSAPP_ENABLED: bool.default(false),
+  WHATSAPP_SESSION_DIR: z.string().min(1).default("data/whatsapp-session"),
+  WHATSAPP_GUARD_FILE: z.string().min(1).default("data/whatsapp-guards.json"),
+  WHATSAPP_CHROMIUM_PATH: z.string().min(1).default("/usr/bin/chromium"),
+  WHATSAPP_OPERATOR_TOKEN: z
+    .string()
+    .regex(/^[A-Za-z0-9._~-]{16,256}$/, whatsappTokenRule)
+    .optional(),
+  WHATSAPP_MIN_CHAT_GAP_MS: count("milliseconds").default(3000),
+  WHATSAPP_MIN_GLOBAL_GAP_MS: count("milliseconds").default(1500),
+  WHATSAPP_DAILY_CAP: count("messages").default(200),
+  WHATSAPP_SEND_PAUSED: bool.default(false),
+}).superRefine(
+  (config, context) => {
+    // Runs even when other settings are invalid, so that the values may still be raw strings.
+    if (config.WHATSAPP_ENABLED === true && config.WHATSAPP_OPERATOR_TOKEN === undefined) {
+      context.addIssue({
+        code: "custom",
+        path: ["WHATSAPP_OPERATOR_TOKEN"],
+        message: `missing, and required when WHATSAPP_ENABLED=true: ${whatsappTokenRule}`,
+      });
+    }
+  },
+  { when: () => true },
+);
 
 export type Config = z.infer<typeof configSchema>;
 

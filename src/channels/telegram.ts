@@ -50,7 +50,7 @@ export class TelegramChannel implements ChannelSender {
     const notice = await this.options.onInbound(String(chat.id), String(context.update.update_id), inbound);
     if (context.callbackQuery) {
       await context.answerCallbackQuery(notice ? { text: notice } : undefined).catch((error: unknown) => {
-        this.options.logger.warn({ err: error, updateId: context.update.update_id }, "answerCallbackQuery failed");
+        this.options.logger.warn({ error: (error as Error)?.message, updateId: context.update.update_id }, "answerCallbackQuery failed");
       });
     }
   }
@@ -74,7 +74,11 @@ export class TelegramChannel implements ChannelSender {
       allowed_updates: ["message", "callback_query"],
       onStart: (info) => this.options.logger.info({ bot: info.username }, "telegram polling started"),
     });
-    this.polling.catch((error: unknown) => this.options.logger.error({ err: error }, "telegram polling stopped"));
+    // grammY's network errors wrap a fetch error whose message contains the
+    // request URL with the bot token, so only the outer message is logged.
+    this.polling.catch((error: unknown) =>
+      this.options.logger.error({ error: (error as Error)?.message ?? String(error) }, "telegram polling stopped"),
+    );
   }
 
   /** Sets the webhook and serves it on the Fastify server, checking the secret token. */
