@@ -56,6 +56,9 @@ export function presentProgress(turn: Turn): void {
     if (answered > 0) {
       lines.push(turn.t("progress.quiz", { correct: score.correct, count: answered, questions: score.questions }));
     }
+    if (module.stepIds.some((stepId) => turn.state.skipped.includes(stepId))) {
+      lines.push(turn.t("progress.episodeSkipped"));
+    }
   });
   turn.say(lines.join("\n"));
 }
