@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import type { Outbound } from "./engine/types.js";
 import type { Lane, OutboxRow, Store } from "./store.js";
 
-/** Why a send failed, as a channel adapter classifies its platform's error. */
+/** The reason a send failed, as a channel adapter classifies its platform's error. */
 export type SendFailure =
   /** The platform asked to wait; `global` when the limit is the bot's, not the chat's. */
   | { kind: "rate_limited"; retryAfterMs: number; global: boolean; message: string }

@@ -22,7 +22,7 @@ export interface LoadedModuleText {
   readings: { title: string; url: string }[];
 }
 
-/** What the rules get besides the course: every file as loaded. */
+/** Every course file as loaded, for the rules that run after loading. */
 export interface LoadedFiles {
   steps: LoadedStep[];
   moduleTexts: LoadedModuleText[];
