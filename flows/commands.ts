@@ -17,7 +17,7 @@ export function runCommand(turn: Turn, command: string, args = ""): boolean {
       return true;
     case "resources":
       if (turn.state.stage !== "course" && turn.state.stage !== "finished") return notStarted(turn);
-      presentResources(turn);
+      presentResources(turn, args);
       return true;
     case "comment":
       if (turn.state.stage !== "course") return notStarted(turn);

@@ -1,11 +1,12 @@
 import type { GlossaryTerm } from "../src/content/model.js";
 import type { Turn } from "../src/engine/turn.js";
+import { escapeMarkdown } from "../src/render/markdown.js";
 
 /** Longest reviewer comment kept, in characters. */
 export const maxCommentCharacters = 2000;
 
 function fold(text: string): string {
-  return text.normalize("NFD").replace(/\p{M}/gu, "").toLocaleLowerCase().trim();
+  return text.normalize("NFD").replace(/\p{M}/gu, "").replace(/[\u2018\u2019\u02BC]/g, "'").toLocaleLowerCase().trim();
 }
 
 /** Finds a glossary term by id, term or alias, ignoring case and accents; then by prefix. */
@@ -28,14 +29,16 @@ export function presentGlossary(turn: Turn, query: string): void {
     return turn.say(`**${turn.t("glossary.title")}**\n${list.join("\n")}\n\n${turn.t("glossary.howTo")}`);
   }
   const term = findTerm(terms, query);
-  if (!term) return turn.say(turn.t("glossary.notFound", { query: query.trim().slice(0, 60) }));
+  if (!term) return turn.say(turn.t("glossary.notFound", { query: escapeMarkdown(query.trim().slice(0, 60)) }));
   turn.say(`**${term.term}**\n${term.definition}\n\n_${turn.t("glossary.source", { source: term.source })}_`);
 }
 
-/** Sends the reading links of the learner's current module. */
-export function presentResources(turn: Turn): void {
+/** Sends the reading links of a module: the one numbered in `args`, else the learner's current one. */
+export function presentResources(turn: Turn, args = ""): void {
   const { course } = turn.context;
-  const moduleIndex = course.order[turn.state.position]?.moduleIndex ?? 0;
+  const asked = /^\d{1,2}$/.test(args.trim()) ? Number(args.trim()) - 1 : null;
+  const current = course.order[turn.state.position]?.moduleIndex ?? 0;
+  const moduleIndex = asked !== null && asked >= 0 && asked < course.modules.length ? asked : current;
   const module = course.modules[moduleIndex];
   const text = module?.text[turn.language];
   if (!text || text.readings.length === 0) return turn.say(turn.t("resources.none"));

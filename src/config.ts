@@ -40,7 +40,12 @@ export const configSchema = z.object({
     .regex(/^\d+:[A-Za-z0-9_-]{20,}$/, "expected a token from @BotFather, such as 123456:ABC-DEF...")
     .optional(),
   TELEGRAM_API_ROOT: url("https://api.telegram.org").default("https://api.telegram.org"),
-  PUBLIC_URL: url("https://course.example.org").optional(),
+  PUBLIC_URL: url("https://course.example.org")
+    .refine(
+      (value) => value.startsWith("https://") || /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:|$)/.test(value),
+      "Telegram sends webhooks to https:// URLs only; use the service's public https address",
+    )
+    .optional(),
   TELEGRAM_CHAT_INTERVAL_MS: z.coerce.number({ error: "expected a number" }).int("expected whole milliseconds").min(0, "expected 0 or more").default(1000),
   TELEGRAM_GLOBAL_PER_SECOND: z.coerce.number({ error: "expected a number" }).int("expected a whole number").min(1, "expected 1 or more").max(1000, "expected at most 1000").default(30),
   TELEGRAM_WEBHOOK_SECRET: z

@@ -24,7 +24,7 @@ const fence = /^---[ \t]*$/;
  * scenario is split into messages at lines that contain only `---`.
  */
 export function parseStepFile(file: string, content: string): ParsedStep {
-  const lines = content.replace(/\r\n?/g, "\n").split("\n");
+  const lines = content.replace(/^\uFEFF/, "").replace(/\r\n?/g, "\n").split("\n");
   if (!fence.test(lines[0] ?? "")) {
     return failure(file, 1, "missing front matter: start the file with a --- line");
   }

@@ -3,6 +3,7 @@ import { choices, presentCurrent } from "../../flows/present.js";
 import { runCommand } from "../../flows/commands.js";
 import { answer, goOn, reflect, skip } from "../../flows/steps.js";
 import { decodeCallback } from "./callback.js";
+import { escapeMarkdown } from "../render/markdown.js";
 import { freshState } from "./state.js";
 import { Turn } from "./turn.js";
 import type { Choice, EngineContext, EngineResult, EnrollmentState, Inbound } from "./types.js";
@@ -36,7 +37,7 @@ export function handleInbound(
     case "command":
       if (!runCommand(turn, inbound.command, inbound.args)) {
         turn.emit({ type: "input_rejected", reason: "unknown_command" });
-        turn.say(turn.t("input.unknownCommand", { command: inbound.command }));
+        turn.say(turn.t("input.unknownCommand", { command: escapeMarkdown(inbound.command.slice(0, 40)) }));
       }
       break;
     case "choice":

@@ -13,17 +13,29 @@ const italic = /(^|[\s(])_([^_\n]+)_(?=$|[\s.,;:!?)])/gm;
 
 /** Renders to the HTML that Telegram's parse mode and the browser chat both accept. */
 export function toHtml(markdown: string): string {
-  return escapeHtml(markdown)
-    .replace(link, (_, text: string, url: string) => `<a href="${url}">${text}</a>`)
-    .replace(bold, "<b>$1</b>")
-    .replace(italic, "$1<i>$2</i>");
+  const { text, restore } = protectEscapes(escapeHtml(markdown));
+  return restore(
+    text
+      .replace(link, (_, label: string, url: string) => `<a href="${url}">${label}</a>`)
+      .replace(bold, "<b>$1</b>")
+      .replace(italic, "$1<i>$2</i>"),
+  );
+}
+
+/** Swaps backslash-escaped markers for placeholders while the Markdown patterns run. */
+function protectEscapes(text: string): { text: string; restore: (rendered: string) => string } {
+  const kept: string[] = [];
+  const protectedText = text.replace(/\\([*_[\]()\\])/g, (_, marker: string) => `\u0000${kept.push(marker) - 1}\u0000`);
+  return {
+    text: protectedText,
+    restore: (rendered) => rendered.replace(/\u0000(\d+)\u0000/g, (_, index: string) => kept[Number(index)] ?? ""),
+  };
 }
 
 /** Renders to WhatsApp's own markers: *bold*, _italic_, and links as "text (url)". */
 export function toWhatsApp(markdown: string): string {
-  return markdown
-    .replace(link, (_, text: string, url: string) => `${text} (${url})`)
-    .replace(bold, "*$1*");
+  const { text, restore } = protectEscapes(markdown);
+  return restore(text.replace(link, (_, label: string, url: string) => `${label} (${url})`).replace(bold, "*$1*"));
 }
 
 /** Removes the markers, for logs and plain-text channels. */
@@ -61,4 +73,9 @@ export function splitForLimit(text: string, maxLength: number, render: (part: st
   const chunks: string[] = [];
   for (let index = 0; index < text.length; index += maxLength) chunks.push(text.slice(index, index + maxLength));
   return chunks;
+}
+
+/** Escapes the Markdown markers in text a learner typed, so that it is shown as typed. */
+export function escapeMarkdown(text: string): string {
+  return text.replace(/([*_[\]()\\])/g, "\\$1");
 }
