@@ -1,10 +1,14 @@
 import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import pino, { type Logger } from "pino";
 import { TelegramChannel } from "./channels/telegram.js";
+import { WhatsAppChannel } from "./channels/whatsapp.js";
+import type { WhatsAppClientFactory } from "./channels/whatsapp/client.js";
+import { operatorPagePath, registerOperatorPage } from "./channels/whatsapp/operator-page.js";
 import { registerWebChat } from "./channels/web.js";
-import type { Config } from "./config.js";
+import { ConfigError, type Config } from "./config.js";
 import { loadCourse } from "./content/load.js";
 import type { Course } from "./content/model.js";
 import { formatProblem } from "./content/yaml-source.js";
@@ -30,6 +34,7 @@ export interface App {
   database: OpenDatabase;
   dispatcher: Dispatcher;
   telegram: TelegramChannel | null;
+  whatsapp: WhatsAppChannel | null;
   logger: Logger;
   /** Runs the engine for one inbound message, commits, and wakes the dispatcher. */
   receive: (channel: Channel, address: string, updateId: string | null, inbound: Inbound) => string | undefined;
@@ -41,6 +46,8 @@ export interface App {
 export interface AppOptions {
   logger?: Logger;
   now?: () => number;
+  /** Builds the WhatsApp client; tests pass a fake in place of whatsapp-web.js. */
+  whatsappClientFactory?: WhatsAppClientFactory;
 }
 
 /** Builds the service from its settings: database, course, engine, channels and HTTP server. */
@@ -48,6 +55,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const logger = options.logger ?? pino({ level: config.LOG_LEVEL, redact: ["token", "*.token"] });
   const now = options.now ?? Date.now;
 
+  for (const [name, dir] of [["CONTENT_DIR", config.CONTENT_DIR], ["LOCALES_DIR", config.LOCALES_DIR]] as const) {
+    if (!existsSync(dir)) throw new ConfigError(`invalid settings:\n  ${name}=${JSON.stringify(dir)}: folder not found: point it at the project's ${name === "CONTENT_DIR" ? "content" : "locales"} folder`);
+  }
   const loaded = loadCourse(resolve(config.CONTENT_DIR));
   for (const problem of loaded.problems.filter((item) => item.severity === "warning")) {
     logger.warn({ problem: formatProblem(problem) }, "course content warning");
@@ -78,7 +88,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       (state) => handleInbound(state, inbound, context),
     );
     if (processed.duplicate) {
-      logger.info({ channel, updateId }, "duplicate update skipped");
+      // A WhatsApp update id contains the sender's phone number, which info logs must not show.
+      logger.info({ channel, ...(channel === "whatsapp" ? {} : { updateId }) }, "duplicate update skipped");
       return undefined;
     }
     const events = processed.result?.events.map((event) => event.type) ?? [];
@@ -101,12 +112,34 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     senders.push(telegram);
   }
 
+  let whatsapp: WhatsAppChannel | null = null;
+  if (config.WHATSAPP_ENABLED && config.WHATSAPP_OPERATOR_TOKEN) {
+    whatsapp = new WhatsAppChannel({
+      sessionDir: config.WHATSAPP_SESSION_DIR,
+      chromiumPath: config.WHATSAPP_CHROMIUM_PATH,
+      guardFile: config.WHATSAPP_GUARD_FILE,
+      minChatGapMs: config.WHATSAPP_MIN_CHAT_GAP_MS,
+      minGlobalGapMs: config.WHATSAPP_MIN_GLOBAL_GAP_MS,
+      dailyCap: config.WHATSAPP_DAILY_CAP,
+      paused: config.WHATSAPP_SEND_PAUSED,
+      logger: logger.child({ channel: "whatsapp" }),
+      now,
+      ...(options.whatsappClientFactory ? { clientFactory: options.whatsappClientFactory } : {}),
+      onInbound: (address, updateId, inbound) => {
+        receive("whatsapp", address, updateId, inbound);
+      },
+    });
+    senders.push(whatsapp);
+    const channel = whatsapp;
+    registerOperatorPage(server, { token: config.WHATSAPP_OPERATOR_TOKEN, status: () => channel.linkStatus() });
+  }
+
   dispatcher = new Dispatcher({ store, senders, logger: logger.child({ component: "dispatcher" }), now });
   if (config.WEB_CHAT_ENABLED) registerWebChat(server, { store, receive, locales, course });
   server.get("/health", async () => ({ ok: true, course: course.id, version: course.version }));
 
   const app: App = {
-    config, server, store, course, context, database, dispatcher, telegram, logger, receive,
+    config, server, store, course, context, database, dispatcher, telegram, whatsapp, logger, receive,
     listen: async () => {
       if (telegram) {
         await telegram.init();
@@ -118,11 +151,18 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       const address = await server.listen({ host: config.HOST, port: config.PORT });
       dispatcher?.start();
       if (telegram && !config.PUBLIC_URL) telegram.startPolling();
+      if (whatsapp) {
+        // WhatsApp starts in the background: linking may wait for a QR scan, and a failure must not stop the service.
+        logger.info({ operatorPage: `${address}${operatorPagePath}?token=<WHATSAPP_OPERATOR_TOKEN>` }, "whatsapp operator page");
+        void whatsapp.start();
+      }
       return address;
     },
     close: async () => {
       await telegram?.stop();
       await dispatcher?.stop();
+      // After the dispatcher, so that no send is cut off when the browser closes.
+      await whatsapp?.stop();
       await server.close();
       database.close();
     },
