@@ -15,8 +15,8 @@ export type SendFailure =
   /**
    * A guard of the sender held the message back before sending it: it stays
    * pending and is tried again after `retryAfterMs`, and the attempt is not
-   * counted. `global` holds the whole channel; otherwise only this chat's
-   * lane waits, so that replies still pass a hold on bulk messages.
+   * counted. With `global`, the whole channel waits. Otherwise only this
+   * chat's lane waits, so that replies still pass a hold on bulk messages.
    */
   | { kind: "held"; retryAfterMs: number; global: boolean; message: string };
 
@@ -28,7 +28,7 @@ export class SendError extends Error {
   }
 }
 
-/** What the dispatcher tells a sender about the outbox row it sends. */
+/** Facts about the outbox row being sent, which the dispatcher passes to the sender. */
 export interface SendContext {
   lane: Lane;
 }

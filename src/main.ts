@@ -8,8 +8,14 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const app = await createApp(config);
   const address = await app.listen();
-  app.logger.info({ address, course: app.course.id, version: app.course.version, telegram: app.telegram !== null }, "waypoints started");
+  app.logger.info({ address, course: app.course.id, version: app.course.version, telegram: app.telegram !== null, whatsapp: app.whatsapp !== null }, "waypoints started");
   if (config.WEB_CHAT_ENABLED) app.logger.info(`browser chat: ${address.replace("0.0.0.0", "127.0.0.1")}/`);
+
+  // An unawaited rejection, such as one from whatsapp-web.js's page listeners,
+  // would stop Node 20. Logging it keeps the other channels running.
+  process.on("unhandledRejection", (reason: unknown) => {
+    app.logger.error({ error: (reason as Error)?.message ?? String(reason) }, "unhandled rejection");
+  });
 
   const shutdown = (signal: string) => {
     app.logger.info({ signal }, "stopping");

@@ -20,35 +20,35 @@ import { chatRef } from "./whatsapp/redact.js";
 
 /**
  * Maximum length of one WhatsApp message that the channel sends, in
- * characters. WhatsApp itself takes longer texts (about 65,000 characters);
- * 4096 keeps each message readable on a phone and matches Telegram.
+ * characters. WhatsApp accepts much longer texts, but 4096 keeps each
+ * message readable on a phone and matches Telegram.
  */
 export const whatsappMessageLimit = 4096;
 
-/** Where the link to WhatsApp stands, as the operator page shows it. */
+/** The state of the link to WhatsApp, as the operator page shows it. */
 export type LinkState = "stopped" | "starting" | "qr" | "authenticated" | "ready" | "reconnecting" | "logged_out" | "failed";
 
 export interface LinkStatus {
   state: LinkState;
   /** The QR code's data while `state` is "qr", else null. */
   qr: string | null;
-  /** What is happening and what the operator can do, in one or two sentences. */
+  /** One or two sentences for the operator: the current situation and the next step. */
   detail: string;
   /** When the state last changed, in Unix ms. */
   since: number;
 }
 
-/** Runs `run` once after `delayMs`; tests replace it to control reconnect timing. */
+/** Runs `run` once after `delayMs`. Tests replace it to control reconnect timing. */
 export type Scheduler = (run: () => void, delayMs: number) => { cancel(): void };
 
 export interface WhatsAppOptions extends Omit<GuardSettings, "stateFile"> {
-  /** LocalAuth's data path; the linked session survives restarts there. */
+  /** LocalAuth's data path, where the linked session survives restarts. */
   sessionDir: string;
   chromiumPath: string;
   /** JSON file of the chats that wrote first and today's bulk count. */
   guardFile: string;
   logger: Logger;
-  /** Handles one normalised message; the host runs the engine and commits. */
+  /** Handler of one normalised message. The host runs the engine and commits. */
   onInbound: (address: string, updateId: string, inbound: Inbound) => void | Promise<void>;
   clientFactory?: WhatsAppClientFactory;
   now?: () => number;
@@ -82,7 +82,7 @@ export class WhatsAppChannel implements ChannelSender {
   readonly channel = "whatsapp";
   readonly perChatIntervalMs: number;
   readonly globalPerSecond: number;
-  /** What every client is built from; the same at each reconnect and restart, so the session is kept. */
+  /** Options of every client, the same at each reconnect and restart, so that LocalAuth finds the saved session. */
   readonly spec: ClientSpec;
   private readonly guards: SendGuards;
   private readonly logger: Logger;
@@ -103,7 +103,7 @@ export class WhatsAppChannel implements ChannelSender {
     this.factory = options.clientFactory ?? createWhatsAppClient;
     this.schedule = options.schedule ?? defaultSchedule;
     this.perChatIntervalMs = options.minChatGapMs;
-    // The dispatcher counts sends per second; the guards keep the exact gap.
+    // The dispatcher only counts sends per second, so the guards keep the exact gap.
     this.globalPerSecond = options.minGlobalGapMs > 0 ? Math.max(1, Math.floor(1000 / options.minGlobalGapMs)) : Number.POSITIVE_INFINITY;
     this.spec = { sessionDir: options.sessionDir, chromiumPath: options.chromiumPath, browserArgs };
     this.guards = new SendGuards(
@@ -216,7 +216,7 @@ export class WhatsAppChannel implements ChannelSender {
     if (this.client !== client) await client.destroy().catch(() => undefined);
   }
 
-  /** Subscribes to the client's events; events of a replaced client are dropped. */
+  /** Subscribes to the client's events and drops those of a replaced client. */
   private attach(client: WhatsAppClient): void {
     const on = (event: string, handle: (...args: unknown[]) => void) => {
       client.on(event, (...args: unknown[]) => {
@@ -248,7 +248,7 @@ export class WhatsAppChannel implements ChannelSender {
     const first = this.status.state !== "qr";
     this.setStatus(
       "qr",
-      "Scan this QR code with the phone of the course's number: WhatsApp, Settings, Linked devices, Link a device. The code changes about every 20 seconds; this page reloads.",
+      "Scan this QR code with the phone of the course's number: WhatsApp, Settings, Linked devices, Link a device. The code changes about every 20 seconds, and this page reloads.",
       qr,
     );
     (this.options.printQr ?? ((text: string) => process.stdout.write(`${text}\n`)))(qrForTerminal(qr));
@@ -304,7 +304,7 @@ export class WhatsAppChannel implements ChannelSender {
     this.reconnectTimer = this.schedule(() => void this.connectSafely(), delayMs);
   }
 
-  /** Closes a client's browser; its listeners stay, and `attach` drops their events. */
+  /** Closes a client's browser. Its listeners stay, and `attach` drops their events. */
   private async discard(client: WhatsAppClient): Promise<void> {
     await client.destroy().catch((error: unknown) => {
       this.logger.warn({ err: error }, "whatsapp client destroy failed");
@@ -364,7 +364,7 @@ export class WhatsAppChannel implements ChannelSender {
 /**
  * Renders a message as WhatsApp text: the Markdown subset with WhatsApp's
  * markers, then the choices as a numbered list ("1. label" per line, rows
- * flattened), which learners answer by typing the number. Returns the parts
+ * flattened), so that learners reply by typing a number. Returns the parts
  * to send, each within `whatsappMessageLimit`.
  */
 export function renderForWhatsApp(message: Outbound): string[] {
@@ -398,7 +398,7 @@ class TimeoutError extends Error {
   override readonly name = "TimeoutError";
 }
 
-/** Rejects with TimeoutError when `promise` takes longer than `ms`; the promise itself goes on. */
+/** Rejects with TimeoutError when `promise` takes longer than `ms`. The promise itself goes on. */
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {

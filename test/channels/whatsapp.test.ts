@@ -48,7 +48,7 @@ interface LogLine {
   [field: string]: unknown;
 }
 
-/** A pino logger at debug level that keeps its lines for the test. */
+/** Creates a pino logger at debug level that keeps its lines for the test. */
 function captureLogger(): { logger: Logger; lines: LogLine[] } {
   const lines: LogLine[] = [];
   const logger = pino({ level: "debug" }, { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) });
@@ -665,7 +665,7 @@ describe("WhatsApp settings", () => {
 // ---------------------------------------------------------------------------
 // The dispatcher's held sends and lanes, with a recording sender
 
-/** A sender that records each call and fails as `outcome` says. */
+/** A sender that records each call and fails with the failure that `outcome` returns. */
 class RecordingSender implements ChannelSender {
   readonly channel = "whatsapp";
   readonly perChatIntervalMs = 0;
@@ -992,7 +992,7 @@ describe("WhatsApp in the app", () => {
       { sessionDir: join(dir, "whatsapp-session"), chromiumPath: process.execPath, browserArgs },
     ]);
     expect(whatsapp.clients[1]?.qrCodes).toEqual([]);
-    // The chat wrote before the restart, so that the service may still answer it.
+    // The chat wrote before the restart, so the service may still send to it.
     await write(second, alice, "1");
     expect(whatsapp.clients[1]?.sentTo(alice).at(-1)).toBe(
       `${toWhatsApp(second.app.context.t("en", "onboarding.consent"))}\n\n1. ${second.app.context.t("en", "onboarding.agree")}\n2. ${second.app.context.t("en", "onboarding.decline")}`,

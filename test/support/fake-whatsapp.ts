@@ -46,14 +46,14 @@ export interface SentMessage {
   options: { linkPreview?: boolean } | undefined;
 }
 
-/** The error whatsapp-web.js raises when the browser cannot open WhatsApp Web for lack of a network. */
+/** The error of initialize() when web.whatsapp.com does not resolve, in the form of puppeteer's page.goto errors. */
 export const navigationError = "net::ERR_NAME_NOT_RESOLVED at https://web.whatsapp.com/";
 
 /** The fake's world: every client built so far and the specs they were built from. */
 export class FakeWhatsApp {
   readonly clients: FakeWhatsAppClient[] = [];
   readonly specs: ClientSpec[] = [];
-  /** Outcomes for the next `initialize()` calls, first to last; "ok" once empty. */
+  /** Outcomes for the next `initialize()` calls, first to last. Once it is empty, calls succeed. */
   readonly initializeOutcomes: InitializeOutcome[] = [];
 
   readonly factory: WhatsAppClientFactory = (spec) => {
@@ -188,7 +188,7 @@ export interface FakeMessage extends WhatsAppMessage {
   mentionedIds: string[];
 }
 
-/** Builds a Message: a text from `from` to the fake's own number, unless `fields` say otherwise. */
+/** Builds a Message: a text from `from` to the fake's own number, with `fields` overriding the defaults. */
 export function fakeMessage(fields: Partial<FakeMessage> & { from: string }): FakeMessage {
   messageCounter += 1;
   const fromMe = fields.fromMe ?? false;

@@ -7,7 +7,7 @@ import type WAWebJS from "whatsapp-web.js";
  */
 export interface WhatsAppClient {
   on(event: string, listener: (...args: unknown[]) => void): unknown;
-  /** Launches the browser and opens WhatsApp Web; resolves before the QR is scanned. */
+  /** Launches the browser and opens WhatsApp Web. Resolves before the QR code is scanned. */
   initialize(): Promise<void>;
   /** Closes the browser. */
   destroy(): Promise<void>;
@@ -16,7 +16,7 @@ export interface WhatsAppClient {
   getState(): Promise<string | null>;
 }
 
-/** What a client is built from. */
+/** Settings that a client is built from. */
 export interface ClientSpec {
   /** LocalAuth's data path: the linked session is kept in its `session` folder. */
   sessionDir: string;
@@ -27,9 +27,9 @@ export interface ClientSpec {
 export type WhatsAppClientFactory = (spec: ClientSpec) => WhatsAppClient | Promise<WhatsAppClient>;
 
 /**
- * Chromium flags: `--no-sandbox` because the service often runs as root in a
- * container, where Chromium's sandbox cannot start; the others turn off
- * background traffic and work that a headless WhatsApp Web does not need.
+ * Chromium flags. `--no-sandbox` is needed because Chromium does not start
+ * its sandbox as root, which services in containers often are. The other
+ * flags turn off background traffic that a headless WhatsApp Web does not need.
  */
 export const browserArgs: readonly string[] = [
   "--no-sandbox",

@@ -14,9 +14,9 @@ export interface GuardSettings {
   minChatGapMs: number;
   /** Minimum gap between two messages to any chats, in ms. */
   minGlobalGapMs: number;
-  /** Maximum bulk messages per UTC day; replies to learners do not count. */
+  /** Maximum bulk messages per UTC day. Replies to learners do not count. */
   dailyCap: number;
-  /** Holds every bulk message while true; replies still go out. */
+  /** When true, holds every bulk message back but lets replies out. */
   paused: boolean;
   /** JSON file that keeps the chats that wrote first and today's bulk count across restarts. */
   stateFile: string;
@@ -34,7 +34,7 @@ export const guardNames: readonly GuardName[] = [
   "global_gap",
 ];
 
-/** A send that a guard keeps back; `global` when it holds every chat. */
+/** A guard's decision to keep a send back. `global` is set when the hold applies to every chat. */
 export interface HeldDecision {
   allowed: false;
   guard: GuardName;
@@ -46,7 +46,7 @@ export interface HeldDecision {
 export type GuardDecision = { allowed: true } | HeldDecision;
 
 export interface GuardStats {
-  /** Times each guard held a send back since the start; a message held twice counts twice. */
+  /** Times each guard held a send back since the start. A message held twice counts twice. */
   held: Record<GuardName, number>;
   /** Bulk messages counted on the current UTC day. */
   bulkSentToday: number;
@@ -76,14 +76,14 @@ interface StateFile {
 /**
  * Decides whether a message may go out now and records what went out. The
  * first-message record and the daily count are kept in memory and written to
- * `stateFile` at each change; the gaps are kept in memory only.
+ * `stateFile` at each change. The gaps are kept in memory only.
  */
 export class SendGuards {
   private readonly firstMessageAt = new Map<string, number>();
   private bulk = { day: "", count: 0 };
   private readonly lastChatSendAt = new Map<string, number>();
   private lastGlobalSendAt = Number.NEGATIVE_INFINITY;
-  private readonly held = Object.fromEntries(guardNames.map((name) => [name, 0])) as Record<GuardName, number>;
+  private readonly heldCounts = Object.fromEntries(guardNames.map((name) => [name, 0])) as Record<GuardName, number>;
   private readonly lastHoldLogAt = new Map<GuardName, number>();
 
   constructor(
@@ -100,10 +100,6 @@ export class SendGuards {
     this.firstMessageAt.set(address, this.now());
     this.logger.info({ chat: chatRef(address), chatsThatWrote: this.firstMessageAt.size }, "whatsapp chat wrote for the first time");
     this.save();
-  }
-
-  hasWritten(address: string): boolean {
-    return this.firstMessageAt.has(address);
   }
 
   /** Holds every send while the client is not linked and connected. */
@@ -166,7 +162,7 @@ export class SendGuards {
 
   stats(): GuardStats {
     return {
-      held: { ...this.held },
+      held: { ...this.heldCounts },
       bulkSentToday: this.bulkCountToday(this.now()),
       dailyCap: this.settings.dailyCap,
       paused: this.settings.paused,
@@ -179,12 +175,12 @@ export class SendGuards {
   }
 
   private hold(guard: GuardName, retryAfterMs: number, global: boolean, message: string): HeldDecision {
-    this.held[guard] += 1;
+    this.heldCounts[guard] += 1;
     const now = this.now();
     const lastLog = this.lastHoldLogAt.get(guard);
     if (lastLog === undefined || now - lastLog >= holdLogIntervalMs) {
       this.lastHoldLogAt.set(guard, now);
-      this.logger.info({ guard, heldTotal: this.held[guard], retryAfterMs, reason: message }, "whatsapp guard held a message back");
+      this.logger.info({ guard, heldTotal: this.heldCounts[guard], retryAfterMs, reason: message }, "whatsapp guard held a message back");
     }
     return { allowed: false, guard, retryAfterMs, global, message };
   }
@@ -227,14 +223,14 @@ export class SendGuards {
   private distrust(error: unknown): void {
     const file = this.settings.stateFile;
     this.bulk = { day: utcDay(this.now()), count: this.settings.dailyCap };
-    const kept = `${file}.unreadable`;
+    const renamedTo = `${file}.unreadable`;
     try {
-      if (existsSync(file)) renameSync(file, kept);
+      if (existsSync(file)) renameSync(file, renamedTo);
     } catch {
       // The next save overwrites the file, which loses nothing that could be read.
     }
     this.logger.error(
-      { err: error, file, kept },
+      { err: error, file, renamedTo },
       "whatsapp guard file is unreadable: bulk messages wait until 00:00 UTC, and chats must write again before they get messages",
     );
   }

@@ -47,14 +47,15 @@ export function registerOperatorPage(server: FastifyInstance, options: OperatorP
   );
 }
 
-/** Compares a given token with the expected one in constant time, whatever their lengths. */
-export function tokenMatches(expected: string, given: unknown): boolean {
-  if (typeof given !== "string") return false;
+/** Compares a received token with the expected one in constant time, whatever their lengths. */
+export function tokenMatches(expected: string, received: unknown): boolean {
+  if (typeof received !== "string") return false;
+  // Equal-length digests let timingSafeEqual compare tokens of any length.
   const digest = (value: string) => createHash("sha256").update(value, "utf8").digest();
-  return timingSafeEqual(digest(expected), digest(given));
+  return timingSafeEqual(digest(expected), digest(received));
 }
 
-/** Renders the page; it reloads every 5 seconds, so that a new QR code or state shows up. */
+/** Renders the page, which reloads every 5 seconds so that a new QR code or state shows up. */
 export function renderOperatorPage(status: LinkStatus): string {
   const qr = status.state === "qr" && status.qr ? `<figure>${qrSvg(status.qr)}</figure>` : "";
   return `<!doctype html>
