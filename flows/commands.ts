@@ -4,9 +4,10 @@ import { presentProgress } from "./progress.js";
 import { goOn } from "./steps.js";
 import { freshState } from "../src/engine/state.js";
 import { leaveComment, presentGlossary, presentResources } from "./reference.js";
+import { describeRelease } from "./schedule.js";
 
 /** Commands that every channel offers, in the order help lists them. */
-export const commandNames = ["start", "next", "progress", "resources", "glossary", "language", "help"] as const;
+export const commandNames = ["start", "next", "progress", "resources", "glossary", "settings", "pause", "resume", "language", "stop", "help"] as const;
 export type CommandName = (typeof commandNames)[number];
 
 /** Runs a command with its arguments; returns false when the command is unknown. */
@@ -36,6 +37,29 @@ export function runCommand(turn: Turn, command: string, args = ""): boolean {
       turn.move({ menu: "language" });
       presentCurrent(turn);
       return true;
+    case "settings":
+      if (turn.state.stage !== "course" && turn.state.stage !== "finished") return notStarted(turn);
+      turn.move({ menu: "settings" });
+      presentCurrent(turn);
+      return true;
+    case "pause":
+      if (turn.state.stage !== "course") return notStarted(turn);
+      if (!turn.state.paused) turn.emit({ type: "paused" });
+      turn.move({ paused: true });
+      turn.say(turn.t("pause.paused"));
+      return true;
+    case "resume":
+      if (turn.state.stage !== "course") return notStarted(turn);
+      if (turn.state.paused) turn.emit({ type: "resumed" });
+      turn.move({ paused: false });
+      turn.say(turn.state.phase === "waiting" ? turn.t("pause.resumedWaiting", describeRelease(turn)) : turn.t("pause.resumed"));
+      if (turn.state.phase !== "waiting") presentCurrent(turn);
+      return true;
+    case "stop":
+      turn.emit({ type: "sends_stopped" });
+      turn.move({ stopped: true, menu: null });
+      turn.say(turn.t("stop.confirmed"));
+      return true;
     case "next":
       if (turn.state.menu || turn.state.stage !== "course") {
         presentCurrent(turn);
@@ -55,6 +79,13 @@ function notStarted(turn: Turn): boolean {
 }
 
 function start(turn: Turn): boolean {
+  if (turn.state.stopped) {
+    turn.emit({ type: "sends_restarted" });
+    turn.move({ stopped: false });
+    turn.say(turn.t("stop.restarted"));
+    presentCurrent(turn);
+    return true;
+  }
   if (turn.state.stage === "left") {
     turn.move({ ...freshState(), prompt: turn.state.prompt });
     turn.emit({ type: "enrollment_started" });

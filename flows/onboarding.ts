@@ -1,6 +1,5 @@
 import type { Turn } from "../src/engine/turn.js";
 import { choices, presentCurrent } from "./present.js";
-import { enterStep } from "./steps.js";
 
 /** Handles a choice made during onboarding or in the language menu. */
 export function chooseOnboarding(turn: Turn, choice: string): boolean {
@@ -35,9 +34,8 @@ export function chooseOnboarding(turn: Turn, choice: string): boolean {
     const role = choice.slice("role.".length);
     if (!roles.includes(role)) return false;
     turn.emit({ type: "role_set", role });
-    turn.move({ role, stage: "course" });
-    turn.say(turn.t("onboarding.ready", { title: course.title[turn.language] ?? course.id }));
-    enterStep(turn, 0);
+    turn.move({ role, stage: "pace" });
+    presentCurrent(turn);
     return true;
   }
   return false;

@@ -3,6 +3,7 @@ import { optionChoice } from "../src/engine/callback.js";
 import type { Turn } from "../src/engine/turn.js";
 import type { Choice } from "../src/engine/types.js";
 import { moduleScore } from "./progress.js";
+import { describeRelease, presentHourMenu, presentPaceMenu, presentSettingsMenu, presentZoneMenu } from "./schedule.js";
 
 /** Choice ids shared by the flows. */
 export const choices = {
@@ -10,6 +11,8 @@ export const choices = {
   skip: "skip",
   consentYes: "consent.yes",
   consentNo: "consent.no",
+  /** Sent by a reminder's button: shows the current step again. */
+  resume: "resume",
   language: (code: string) => `lang.${code}`,
   role: (role: string) => `role.${role}`,
 } as const;
@@ -18,6 +21,10 @@ export const choices = {
 export function presentCurrent(turn: Turn): void {
   const { state } = turn;
   if (state.menu === "language") return presentLanguageMenu(turn);
+  if (state.menu === "settings") return presentSettingsMenu(turn);
+  if (state.menu === "pace") return presentPaceMenu(turn);
+  if (state.menu === "hour") return presentHourMenu(turn);
+  if (state.menu === "zone" || state.menu?.startsWith("region.")) return presentZoneMenu(turn);
   switch (state.stage) {
     case "language":
       return presentLanguageMenu(turn);
@@ -28,6 +35,12 @@ export function presentCurrent(turn: Turn): void {
       ]);
     case "role":
       return turn.say(turn.t("onboarding.role"), rolesKeyboard(turn));
+    case "pace":
+      return presentPaceMenu(turn);
+    case "hour":
+      return presentHourMenu(turn);
+    case "zone":
+      return presentZoneMenu(turn);
     case "left":
       return turn.say(turn.t("onboarding.left"));
     case "finished":
@@ -77,6 +90,11 @@ function presentStep(turn: Turn): void {
       return presentFeedback(turn, step);
     case "module_end":
       return presentModuleEnd(turn);
+    case "waiting":
+      return turn.say(
+        turn.t(turn.state.paused ? "schedule.heldPaused" : "schedule.held", describeRelease(turn)),
+        [[turn.button(choices.next, turn.t("buttons.nextLessonNow"))]],
+      );
   }
 }
 

@@ -1,12 +1,58 @@
 import type { Turn } from "../src/engine/turn.js";
+import { nextRelease } from "../src/engine/schedule.js";
 import { choices, currentStep, presentCurrent, presentModuleIntro } from "./present.js";
 import { moduleScore } from "./progress.js";
 
-/** Moves to the first phase of the step at `position` and presents it. */
-export function enterStep(turn: Turn, position: number): void {
+/** Starts the course after onboarding: the first step is released at once. */
+export function startCourse(turn: Turn): void {
+  const { course } = turn.context;
+  turn.move({ stage: "course", menu: null });
+  turn.say(turn.t("onboarding.ready", { title: course.title[turn.language] ?? course.id }));
+  enterStep(turn, 0, { release: true });
+}
+
+/**
+ * Tells whether the learner's pace releases the step at `position` on its
+ * own schedule: each micro-lesson for the daily paces, each module's first
+ * step for the weekly pace. The first step of the course is never held.
+ */
+export function isReleasePoint(turn: Turn, position: number): boolean {
+  const { course } = turn.context;
+  const target = course.order[position];
+  if (!target || position === 0) return false;
+  switch (turn.state.pace) {
+    case "daily":
+    case "twice-daily":
+      return course.steps[course.sourceLanguage]?.get(target.stepId)?.kind === "lesson";
+    case "weekly":
+      return course.modules[target.moduleIndex]?.stepIds[0] === target.stepId;
+    default:
+      return false;
+  }
+}
+
+/**
+ * Moves to the first phase of the step at `position` and presents it. At a
+ * release point whose time has not come, the step is held instead, unless
+ * `release` says that the scheduler or the learner asked for it now.
+ */
+export function enterStep(turn: Turn, position: number, options: { release?: boolean } = {}): void {
   const { course } = turn.context;
   const target = course.order[position];
   if (!target) return finishCourse(turn);
+  const releasePoint = position === 0 || isReleasePoint(turn, position);
+  const { nextReleaseAt } = turn.state;
+  if (releasePoint && !options.release && nextReleaseAt !== null && turn.now < nextReleaseAt) {
+    turn.move({ position, part: 0, phase: "waiting" });
+    turn.emit({ type: "lesson_held", stepId: target.stepId, until: nextReleaseAt });
+    return presentCurrent(turn);
+  }
+  if (releasePoint) scheduleNextRelease(turn);
+  if (turn.state.phase === "waiting") {
+    turn.emit({ type: "lesson_released", stepId: target.stepId });
+    turn.state = { ...turn.state, idleSince: turn.now };
+  }
+
   turn.move({ position, part: 0, phase: "reading" });
   const step = currentStep(turn);
   const phase =
@@ -19,6 +65,14 @@ export function enterStep(turn: Turn, position: number): void {
   if (firstOfModule) presentModuleIntro(turn, target.moduleIndex);
   turn.emit({ type: "step_started", stepId: step.id });
   presentCurrent(turn);
+}
+
+function scheduleNextRelease(turn: Turn): void {
+  const { pace, hour, timeZone } = turn.state;
+  const next = pace && hour !== null && timeZone
+    ? nextRelease(pace, turn.now, hour, timeZone, turn.context.schedule)
+    : null;
+  turn.state = { ...turn.state, nextReleaseAt: next };
 }
 
 /** Leaves the current step: to the module summary after a module's last step, else to the next step. */
@@ -71,6 +125,8 @@ export function goOn(turn: Turn): void {
       return finishStep(turn);
     case "module_end":
       return enterStep(turn, turn.state.position + 1);
+    case "waiting":
+      return enterStep(turn, turn.state.position, { release: true });
     case "question":
       turn.say(turn.t("input.answerFirst"));
       return presentCurrent(turn);

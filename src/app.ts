@@ -18,6 +18,7 @@ import { handleInbound } from "./engine/engine.js";
 import type { Channel, EngineContext, Inbound } from "./engine/types.js";
 import { loadLocales } from "./i18n.js";
 import { Store } from "./store.js";
+import { Scheduler } from "./scheduler.js";
 import { roles } from "../flows/roles.js";
 
 /** Raised when the course files are invalid; the message lists every problem. */
@@ -33,6 +34,7 @@ export interface App {
   context: EngineContext;
   database: OpenDatabase;
   dispatcher: Dispatcher;
+  scheduler: Scheduler;
   telegram: TelegramChannel | null;
   whatsapp: WhatsAppChannel | null;
   logger: Logger;
@@ -74,6 +76,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     languageNames: locales.languageNames,
     roles,
     commandWords: locales.commandWords,
+    schedule: {
+      quietStart: config.QUIET_HOURS_START,
+      quietEnd: config.QUIET_HOURS_END,
+      reminderDays: config.REMINDER_DAYS,
+      secondReleaseHours: config.TWICE_DAILY_GAP_HOURS,
+    },
   };
 
   const database = openDatabase(config.DATABASE_FILE);
@@ -85,7 +93,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const receive: App["receive"] = (channel, address, updateId, inbound) => {
     const processed = store.processInbound(
       { channel, address, updateId, inbound, now: now() },
-      (state) => handleInbound(state, inbound, context),
+      (state) => handleInbound(state, inbound, context, now()),
     );
     if (processed.duplicate) {
       // A WhatsApp update id contains the sender's phone number, which info logs must not show.
@@ -134,12 +142,30 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     registerOperatorPage(server, { token: config.WHATSAPP_OPERATOR_TOKEN, status: () => channel.linkStatus() });
   }
 
-  dispatcher = new Dispatcher({ store, senders, logger: logger.child({ component: "dispatcher" }), now });
+  dispatcher = new Dispatcher({
+    store,
+    senders,
+    logger: logger.child({ component: "dispatcher" }),
+    now,
+    maxAttempts: config.DISPATCH_MAX_ATTEMPTS,
+    backoffMs: config.DISPATCH_BACKOFF_MS,
+    onUnreachable: (channel, address) => {
+      store.markUnreachable(channel, address, now());
+      logger.info({ channel }, "learner unreachable: sends stopped");
+    },
+  });
+  const scheduler = new Scheduler({
+    store,
+    context,
+    logger: logger.child({ component: "scheduler" }),
+    now,
+    onQueued: () => dispatcher?.kick(),
+  });
   if (config.WEB_CHAT_ENABLED) registerWebChat(server, { store, receive, locales, course });
   server.get("/health", async () => ({ ok: true, course: course.id, version: course.version }));
 
   const app: App = {
-    config, server, store, course, context, database, dispatcher, telegram, whatsapp, logger, receive,
+    config, server, store, course, context, database, dispatcher, scheduler, telegram, whatsapp, logger, receive,
     listen: async () => {
       if (telegram) {
         await telegram.init();
@@ -150,6 +176,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       }
       const address = await server.listen({ host: config.HOST, port: config.PORT });
       dispatcher?.start();
+      if (config.SCHEDULER_ENABLED) scheduler.start();
       if (telegram && !config.PUBLIC_URL) telegram.startPolling();
       if (whatsapp) {
         // WhatsApp starts in the background: linking may wait for a QR scan, and a failure must not stop the service.
@@ -160,6 +187,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     },
     close: async () => {
       await telegram?.stop();
+      scheduler.stop();
       await dispatcher?.stop();
       // After the dispatcher, so that no send is cut off when the browser closes.
       await whatsapp?.stop();

@@ -4,6 +4,12 @@ const bool = z
   .enum(["true", "false", "1", "0", "yes", "no"], { error: "expected true or false" })
   .transform((value) => value === "true" || value === "1" || value === "yes");
 
+const hourOfDay = z.coerce
+  .number({ error: "expected an hour from 0 to 23" })
+  .int("expected an hour from 0 to 23")
+  .min(0, "expected an hour from 0 to 23")
+  .max(23, "expected an hour from 0 to 23");
+
 const port = z.coerce
   .number({ error: "expected a number" })
   .int("expected a whole number")
@@ -48,6 +54,18 @@ export const configSchema = z.object({
     .optional(),
   TELEGRAM_CHAT_INTERVAL_MS: z.coerce.number({ error: "expected a number" }).int("expected whole milliseconds").min(0, "expected 0 or more").default(1000),
   TELEGRAM_GLOBAL_PER_SECOND: z.coerce.number({ error: "expected a number" }).int("expected a whole number").min(1, "expected 1 or more").max(1000, "expected at most 1000").default(30),
+  SCHEDULER_ENABLED: bool.default(true),
+  QUIET_HOURS_START: hourOfDay.default(21),
+  QUIET_HOURS_END: hourOfDay.default(8),
+  REMINDER_DAYS: z
+    .string()
+    .regex(/^(\d{1,3}(,\s*\d{1,3})*)?$/, "expected days as whole numbers separated by commas, such as 3,7")
+    .transform((value) => (value.trim() === "" ? [] : value.split(",").map((day) => Number(day.trim()))))
+    .refine((days) => days.every((day, index) => day > 0 && (index === 0 || day > (days[index - 1] ?? 0))), "expected increasing days above 0, such as 3,7")
+    .default([3, 7]),
+  TWICE_DAILY_GAP_HOURS: z.coerce.number({ error: "expected a number" }).int("expected whole hours").min(1, "expected 1 to 12 hours").max(12, "expected 1 to 12 hours").default(6),
+  DISPATCH_MAX_ATTEMPTS: z.coerce.number({ error: "expected a number" }).int("expected a whole number").min(1, "expected 1 or more").default(5),
+  DISPATCH_BACKOFF_MS: z.coerce.number({ error: "expected a number" }).int("expected whole milliseconds").min(0, "expected 0 or more").default(1000),
   TELEGRAM_WEBHOOK_SECRET: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,256}$/, "expected 1 to 256 characters of A-Z, a-z, 0-9, _ and -")

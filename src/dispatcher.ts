@@ -38,7 +38,7 @@ export interface ChannelSender {
   readonly channel: string;
   /** Minimum gap between two messages to one chat, in ms. */
   readonly perChatIntervalMs: number;
-  /** Maximum messages per second across all chats. */
+  /** Maximum messages per second across all chats; `Infinity` for no limit. */
   readonly globalPerSecond: number;
   /** Sends one message; returns the platform's message id. Throws SendError. */
   send(address: string, message: Outbound, context?: SendContext): Promise<string | null>;
@@ -54,6 +54,8 @@ export interface DispatcherOptions {
   backoffMs?: number;
   /** Pause between passes when nothing is due, in ms. */
   idleMs?: number;
+  /** Slots per second that bulk sends leave for replies; default a sixth of the channel's rate. */
+  replyReserve?: number;
   now?: () => number;
   /** Called when a learner is unreachable, to stop further sends to them. */
   onUnreachable?: (channel: string, address: string) => void;
@@ -70,6 +72,10 @@ export class Dispatcher {
   private readonly busy = new Set<string>();
   private readonly globalReadyAt = new Map<string, number>();
   private readonly sentTimes = new Map<string, number[]>();
+  /** When the bulk lane of a channel may send again after a bot-wide 429. */
+  private readonly bulkReadyAt = new Map<string, number>();
+  private readonly recent429 = new Map<string, { at: number; address: string }[]>();
+  private readonly inFlight = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | null = null;
   private running = false;
   private wake: (() => void) | null = null;
@@ -93,6 +99,7 @@ export class Dispatcher {
     this.wake?.();
   }
 
+  /** Stops after the sends in flight finish. */
   async stop(): Promise<void> {
     this.running = false;
     this.kick();
@@ -101,15 +108,18 @@ export class Dispatcher {
 
   private async run(): Promise<void> {
     while (this.running) {
-      let sent = 0;
+      let started = 0;
       try {
-        sent = await this.pass();
+        started = this.startDue();
       } catch (error) {
         this.options.logger.error({ err: error }, "dispatcher pass failed");
       }
       if (!this.running) break;
-      if (sent === 0) await this.sleep(this.options.idleMs ?? 250);
+      // After a pass that started sends, look again soon: more may be due
+      // once the rate window moves. Finished sends wake the loop as well.
+      await this.sleep(started > 0 ? 20 : this.options.idleMs ?? 250);
     }
+    await Promise.allSettled(this.inFlight);
   }
 
   private sleep(ms: number): Promise<void> {
@@ -124,42 +134,82 @@ export class Dispatcher {
     });
   }
 
-  /** Sends what is due now on every channel; returns how many sends were started. */
+  /** Sends what is due now on every channel, waits for those sends, and returns how many there were. */
   async pass(): Promise<number> {
-    const work: Promise<void>[] = [];
+    const before = new Set(this.inFlight);
+    const started = this.startDue();
+    await Promise.allSettled([...this.inFlight].filter((sending) => !before.has(sending)));
+    return started;
+  }
+
+  /**
+   * Starts the sends that are due now on every channel and returns how many
+   * it started; the sends finish in the background.
+   */
+  private startDue(): number {
+    let started = 0;
     for (const sender of this.options.senders) {
       const now = this.now();
       if ((this.globalReadyAt.get(sender.channel) ?? 0) > now) continue;
-      const rows = this.options.store.duePending(sender.channel, now, 500);
-      const firstPerChat = new Map<string, OutboxRow>();
-      for (const row of rows) {
-        if (firstPerChat.has(row.address)) continue;
+      const bulkHeld = (this.bulkReadyAt.get(sender.channel) ?? 0) > now;
+      for (const row of this.options.store.nextPerChat(sender.channel, now, this.batchSize(sender))) {
+        if (row.lane === "bulk" && bulkHeld) continue;
         // A held lane keeps its later rows back too, so that they cannot overtake the held one.
         if ((this.laneReadyAt.get(`${sender.channel}:${row.address}:${row.lane}`) ?? 0) > now) continue;
-        firstPerChat.set(row.address, row);
-      }
-      for (const row of firstPerChat.values()) {
         const key = `${sender.channel}:${row.address}`;
         if (this.busy.has(key) || (this.chatReadyAt.get(key) ?? 0) > now) continue;
-        if (!this.takeGlobalSlot(sender, now)) break;
+        if (this.inFlightFor(sender.channel) >= this.batchSize(sender)) break;
+        if (!this.takeGlobalSlot(sender, row.lane, now)) {
+          if (row.lane === "reply") break;
+          continue;
+        }
         this.busy.add(key);
         this.options.store.markSending([row.id]);
-        work.push(this.deliver(sender, row, key).finally(() => this.busy.delete(key)));
+        const sending = this.deliver(sender, row, key).finally(() => {
+          this.busy.delete(key);
+          this.inFlight.delete(sending);
+          this.kick();
+        });
+        this.inFlight.add(sending);
+        started++;
       }
     }
-    await Promise.all(work);
-    return work.length;
+    return started;
   }
 
-  private takeGlobalSlot(sender: ChannelSender, now: number): boolean {
+  /** Resolves when nothing is being sent, for tests and benchmarks. */
+  async idle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  /** Rows read per pass and sends in flight at most: two seconds' worth at the channel's rate. */
+  private batchSize(sender: ChannelSender): number {
+    return Number.isFinite(sender.globalPerSecond) ? Math.max(2, 2 * sender.globalPerSecond) : 500;
+  }
+
+  private inFlightFor(channel: string): number {
+    let count = 0;
+    for (const key of this.busy) if (key.startsWith(`${channel}:`)) count++;
+    return count;
+  }
+
+  /**
+   * Takes a slot in the channel's one-second window. Bulk sends leave
+   * `replyReserve` slots free, so that a broadcast never delays a reply.
+   */
+  private takeGlobalSlot(sender: ChannelSender, lane: Lane, now: number): boolean {
     const times = (this.sentTimes.get(sender.channel) ?? []).filter((time) => time > now - 1000);
-    if (times.length >= sender.globalPerSecond) {
-      this.sentTimes.set(sender.channel, times);
-      return false;
-    }
-    times.push(now);
     this.sentTimes.set(sender.channel, times);
+    if (!Number.isFinite(sender.globalPerSecond)) return true;
+    const reserve = Math.min(this.replyReserve(sender), sender.globalPerSecond - 1);
+    const limit = lane === "bulk" ? sender.globalPerSecond - reserve : sender.globalPerSecond;
+    if (times.length >= limit) return false;
+    times.push(now);
     return true;
+  }
+
+  private replyReserve(sender: ChannelSender): number {
+    return this.options.replyReserve ?? Math.max(1, Math.floor(sender.globalPerSecond / 6));
   }
 
   private async deliver(sender: ChannelSender, row: OutboxRow, key: string): Promise<void> {
@@ -181,21 +231,40 @@ export class Dispatcher {
     }
   }
 
+  /**
+   * Telegram's 429 does not say whether a chat's or the bot's limit was hit.
+   * A 429 for two different chats within a second is taken as the bot's.
+   */
+  private looksGlobal(channel: string, address: string, now: number): boolean {
+    const recent = (this.recent429.get(channel) ?? []).filter((entry) => entry.at > now - 1000);
+    recent.push({ at: now, address });
+    this.recent429.set(channel, recent);
+    return new Set(recent.map((entry) => entry.address)).size >= 2;
+  }
+
   private handleFailure(sender: ChannelSender, row: OutboxRow, key: string, failure: SendFailure): void {
     const { store } = this.options;
     const now = this.now();
     const maxAttempts = this.options.maxAttempts ?? 5;
     switch (failure.kind) {
-      case "rate_limited":
+      case "rate_limited": {
         // A 429 does not count as an attempt: the message was never accepted.
-        store.markRateLimited(row.id, now + failure.retryAfterMs, failure.message);
-        this.chatReadyAt.set(key, now + failure.retryAfterMs);
-        if (failure.global) this.globalReadyAt.set(sender.channel, now + failure.retryAfterMs);
+        const until = now + failure.retryAfterMs;
+        store.markRateLimited(row.id, until, failure.message);
+        this.chatReadyAt.set(key, until);
+        if (failure.global || this.looksGlobal(sender.channel, row.address, now)) {
+          // The bot as a whole is over its limit: bulk waits, replies keep their reserve.
+          this.bulkReadyAt.set(sender.channel, Math.max(this.bulkReadyAt.get(sender.channel) ?? 0, until));
+        }
         return;
-      case "transient":
+      }
+      case "transient": {
         if (row.attempts + 1 >= maxAttempts) return store.markFailed(row.id, failure.message);
-        store.markRetry(row.id, now + (this.options.backoffMs ?? 1000) * 2 ** row.attempts, failure.message);
+        const until = now + (this.options.backoffMs ?? 1000) * 2 ** row.attempts;
+        store.markRetry(row.id, until, failure.message);
+        this.chatReadyAt.set(key, until);
         return;
+      }
       case "unreachable":
         store.markFailed(row.id, failure.message);
         this.options.onUnreachable?.(row.channel, row.address);

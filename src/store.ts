@@ -129,6 +129,15 @@ export class Store {
       prompt: row.prompt,
       answers: {},
       skipped: JSON.parse(row.skipped) as string[],
+      pace: row.pace as EnrollmentState["pace"],
+      hour: row.hour,
+      timeZone: row.timeZone,
+      paused: row.paused,
+      stopped: row.stopped,
+      dormant: row.dormant,
+      nextReleaseAt: row.nextReleaseAt,
+      remindersSent: row.remindersSent,
+      idleSince: row.idleSince,
     };
     for (const answer of answerRows) {
       state.answers[answer.stepId] = { optionId: answer.optionId, correct: answer.correct };
@@ -143,20 +152,11 @@ export class Store {
     knownEnrollmentId: number | null,
     result: EngineResult,
   ): number {
-    const { state } = result;
     const columns = {
-      language: state.language,
-      role: state.role,
-      stage: state.stage,
-      position: state.position,
-      part: state.part,
-      phase: state.phase,
-      menu: state.menu,
-      prompt: state.prompt,
-      skipped: JSON.stringify(state.skipped),
+      ...stateColumns(result.state, message.now),
       lastActivityAt: message.now,
-      updatedAt: message.now,
-      ...(state.stage === "finished" ? { completedAt: message.now } : {}),
+      lastChannel: message.channel,
+      lastAddress: message.address,
     };
 
     let enrollmentId = knownEnrollmentId;
@@ -174,8 +174,85 @@ export class Store {
     } else {
       tx.update(enrollments).set(columns).where(eq(enrollments.id, enrollmentId)).run();
     }
-    this.recordEvents(tx, enrollmentId, state.language ?? this.course.sourceLanguage, result.events, message.now, message.channel, message.address);
+    this.recordEvents(tx, enrollmentId, result.state.language ?? this.course.sourceLanguage, result.events, message.now, message.channel, message.address);
     return enrollmentId;
+  }
+
+  /**
+   * Runs the engine for enrollments that the scheduler found due, in one
+   * transaction, and queues the replies on the bulk lane to the address each
+   * learner last wrote from. Returns the number of messages queued.
+   */
+  processScheduled(enrollmentIds: number[], run: (state: EnrollmentState) => EngineResult, now: number): number {
+    return this.db.transaction((tx) => {
+      let queued = 0;
+      for (const id of enrollmentIds) {
+        const row = tx.select().from(enrollments).where(eq(enrollments.id, id)).get();
+        if (!row || !row.lastChannel || !row.lastAddress) continue;
+        const result = run(this.readState(tx, row));
+        if (result.events.length === 0 && result.messages.length === 0) continue;
+        tx.update(enrollments).set(stateColumns(result.state, now)).where(eq(enrollments.id, id)).run();
+        this.recordEvents(tx, id, result.state.language ?? this.course.sourceLanguage, result.events, now, row.lastChannel, row.lastAddress);
+        queued += this.enqueue(tx, id, row.lastChannel, row.lastAddress, result.messages, "bulk", now).length;
+      }
+      return queued;
+    });
+  }
+
+  /** Returns enrollments whose held lesson is due, with what quiet hours need. */
+  dueReleases(now: number, limit: number): ScheduledCandidate[] {
+    return this.db
+      .select({ id: enrollments.id, timeZone: enrollments.timeZone, remindersSent: enrollments.remindersSent, idleSince: enrollments.idleSince })
+      .from(enrollments)
+      .where(and(
+        eq(enrollments.phase, "waiting"),
+        lte(enrollments.nextReleaseAt, now),
+        eq(enrollments.stage, "course"),
+        eq(enrollments.paused, false),
+        eq(enrollments.stopped, false),
+        eq(enrollments.dormant, false),
+      ))
+      .orderBy(asc(enrollments.nextReleaseAt))
+      .limit(limit)
+      .all();
+  }
+
+  /** Returns enrollments silent since before `idleBefore` that have had exactly `remindersSent` reminders. */
+  idleEnrollments(idleBefore: number, remindersSent: number, limit: number): ScheduledCandidate[] {
+    return this.db
+      .select({ id: enrollments.id, timeZone: enrollments.timeZone, remindersSent: enrollments.remindersSent, idleSince: enrollments.idleSince })
+      .from(enrollments)
+      .where(and(
+        eq(enrollments.stage, "course"),
+        lte(enrollments.idleSince, idleBefore),
+        ne(enrollments.phase, "waiting"),
+        eq(enrollments.remindersSent, remindersSent),
+        eq(enrollments.paused, false),
+        eq(enrollments.stopped, false),
+        eq(enrollments.dormant, false),
+      ))
+      .limit(limit)
+      .all();
+  }
+
+  /**
+   * Stops all sends to a learner the platform reports unreachable (blocked
+   * the bot, deactivated): their enrollments are marked stopped until they
+   * write /start again, and their pending messages are cancelled.
+   */
+  markUnreachable(channel: string, address: string, now: number): void {
+    this.db.transaction((tx) => {
+      const learnerId = this.findLearner(tx, channel, address);
+      if (learnerId === null) return;
+      const rows = tx.select({ id: enrollments.id }).from(enrollments).where(eq(enrollments.learnerId, learnerId)).all();
+      for (const { id } of rows) {
+        tx.update(enrollments).set({ stopped: true, updatedAt: now }).where(eq(enrollments.id, id)).run();
+        tx.insert(events).values({ enrollmentId: id, type: "sends_stopped", data: JSON.stringify({ reason: "unreachable", channel }), at: now }).run();
+      }
+      tx.update(outbox).set({ status: "cancelled", error: "learner unreachable" })
+        .where(and(eq(outbox.channel, channel), eq(outbox.address, address), eq(outbox.status, "pending")))
+        .run();
+    });
   }
 
   private recordEvents(tx: Tx, enrollmentId: number, language: string, list: EngineEvent[], now: number, channel: string, address: string): void {
@@ -185,6 +262,12 @@ export class Store {
         tx.insert(reflections).values({ enrollmentId, stepId: event.stepId, language, text: event.text, createdAt: now }).run();
         // The text lives in reflections only, so that the event log holds no free text.
         delete (data as { text?: string }).text;
+      }
+      if (event.type === "sends_stopped") {
+        // Runs before this turn's replies are queued, so the confirmation still goes out.
+        tx.update(outbox).set({ status: "cancelled", error: "learner sent STOP" })
+          .where(and(eq(outbox.enrollmentId, enrollmentId), eq(outbox.status, "pending")))
+          .run();
       }
       if (event.type === "comment_left") {
         tx.insert(comments)
@@ -244,16 +327,28 @@ export class Store {
       .map(toOutboxRow);
   }
 
-  /** Returns due pending rows of a channel: replies first, then by id, which keeps each chat in order. */
-  duePending(channel: string, now: number, limit: number): OutboxRow[] {
+  /**
+   * Returns, for each chat and lane of a channel, its oldest unsent row when
+   * that row is due: replies first, then by id. A chat whose oldest row is
+   * waiting (a retry, a 429) or in flight gets nothing from that lane, which
+   * keeps each chat's messages in order.
+   */
+  nextPerChat(channel: string, now: number, limit: number): OutboxRow[] {
+    const oldest = this.db
+      .select({ id: sql<number>`min(${outbox.id})`.as("oldest_id") })
+      .from(outbox)
+      .where(and(eq(outbox.channel, channel), inArray(outbox.status, ["pending", "sending"])))
+      .groupBy(outbox.address, outbox.lane)
+      .as("oldest");
     return this.db
       .select()
       .from(outbox)
-      .where(and(eq(outbox.channel, channel), eq(outbox.status, "pending"), lte(outbox.notBefore, now)))
+      .innerJoin(oldest, eq(outbox.id, oldest.id))
+      .where(and(eq(outbox.status, "pending"), lte(outbox.notBefore, now)))
       .orderBy(sql`case ${outbox.lane} when 'reply' then 0 else 1 end`, asc(outbox.id))
       .limit(limit)
       .all()
-      .map(toOutboxRow);
+      .map((row) => toOutboxRow(row.outbox));
   }
 
   /** Marks rows as being sent, so that a second dispatcher pass skips them. */
@@ -288,6 +383,40 @@ export class Store {
   recoverInFlight(): number {
     return this.db.update(outbox).set({ status: "pending" }).where(eq(outbox.status, "sending")).run().changes;
   }
+}
+
+/** An enrollment the scheduler may act on. */
+export interface ScheduledCandidate {
+  id: number;
+  timeZone: string | null;
+  remindersSent: number;
+  idleSince: number | null;
+}
+
+/** Maps the engine's state to enrollment columns. */
+function stateColumns(state: EnrollmentState, now: number) {
+  return {
+    language: state.language,
+    role: state.role,
+    stage: state.stage,
+    position: state.position,
+    part: state.part,
+    phase: state.phase,
+    menu: state.menu,
+    prompt: state.prompt,
+    skipped: JSON.stringify(state.skipped),
+    pace: state.pace,
+    hour: state.hour,
+    timeZone: state.timeZone,
+    paused: state.paused,
+    stopped: state.stopped,
+    dormant: state.dormant,
+    nextReleaseAt: state.nextReleaseAt,
+    remindersSent: state.remindersSent,
+    idleSince: state.idleSince,
+    updatedAt: now,
+    ...(state.stage === "finished" ? { completedAt: now } : {}),
+  };
 }
 
 type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];

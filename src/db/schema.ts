@@ -42,11 +42,28 @@ export const enrollments = sqliteTable(
     /** JSON array of skipped scenario step ids. */
     skipped: text("skipped").notNull().default("[]"),
     lastActivityAt: integer("last_activity_at"),
+    /** `daily`, `twice-daily`, `weekly` or `self`. */
+    pace: text("pace"),
+    hour: integer("hour"),
+    timeZone: text("time_zone"),
+    paused: integer("paused", { mode: "boolean" }).notNull().default(false),
+    stopped: integer("stopped", { mode: "boolean" }).notNull().default(false),
+    dormant: integer("dormant", { mode: "boolean" }).notNull().default(false),
+    nextReleaseAt: integer("next_release_at"),
+    remindersSent: integer("reminders_sent").notNull().default(0),
+    idleSince: integer("idle_since"),
+    /** Channel and address the learner last wrote from, where releases and reminders go. */
+    lastChannel: text("last_channel"),
+    lastAddress: text("last_address"),
     completedAt: integer("completed_at"),
     createdAt: createdAt(),
     updatedAt: integer("updated_at").notNull(),
   },
-  (table) => [index("enrollments_learner").on(table.learnerId)],
+  (table) => [
+    index("enrollments_learner").on(table.learnerId),
+    index("enrollments_release").on(table.phase, table.nextReleaseAt),
+    index("enrollments_idle").on(table.stage, table.idleSince),
+  ],
 );
 
 /** The first answer to each quiz question or scenario decision. */

@@ -1,7 +1,8 @@
 import { chooseOnboarding } from "../../flows/onboarding.js";
 import { choices, presentCurrent } from "../../flows/present.js";
 import { runCommand } from "../../flows/commands.js";
-import { answer, goOn, reflect, skip } from "../../flows/steps.js";
+import { answer, enterStep, goOn, reflect, skip } from "../../flows/steps.js";
+import { chooseSchedule, isChoosingZone, setTimeZone } from "../../flows/schedule.js";
 import { decodeCallback } from "./callback.js";
 import { escapeMarkdown } from "../render/markdown.js";
 import { freshState } from "./state.js";
@@ -20,15 +21,29 @@ export function handleInbound(
   state: EnrollmentState | null,
   inbound: Inbound,
   context: EngineContext,
+  now: number,
 ): EngineResult {
   if (state === null) {
-    const turn = new Turn(freshState(), context);
+    const turn = new Turn({ ...freshState(), idleSince: now }, context, now);
     turn.emit({ type: "enrollment_started" });
     presentCurrent(turn);
     return turn.result();
   }
 
-  const turn = new Turn(state, context);
+  const turn = new Turn(state, context, now);
+  if (inbound.type === "release" || inbound.type === "remind") {
+    if (inbound.type === "release") release(turn);
+    else remind(turn);
+    return turn.result();
+  }
+
+  // After STOP, only /start (or its word) is answered, so that nothing else is sent.
+  if (state.stopped && !isStart(inbound, context)) {
+    turn.emit({ type: "input_ignored", reason: "stopped" });
+    return turn.result();
+  }
+  noteActivity(turn);
+
   switch (inbound.type) {
     case "unsupported":
       turn.emit({ type: "input_rejected", reason: `unsupported:${inbound.media}` });
@@ -50,6 +65,44 @@ export function handleInbound(
   return turn.result();
 }
 
+function isStart(inbound: Inbound, context: EngineContext): boolean {
+  if (inbound.type === "command") return inbound.command === "start";
+  return inbound.type === "text" && context.commandWords.get(inbound.text.trim().toLocaleLowerCase()) === "start";
+}
+
+/** Restarts the reminder count on any message from the learner, and wakes a dormant enrollment. */
+function noteActivity(turn: Turn): void {
+  if (turn.state.dormant) turn.emit({ type: "enrollment_reactivated" });
+  turn.state = { ...turn.state, idleSince: turn.now, remindersSent: 0, dormant: false };
+}
+
+function canSendUnasked(state: EnrollmentState): boolean {
+  return state.stage === "course" && !state.paused && !state.stopped && !state.dormant;
+}
+
+/** Releases the held step when its time has come; does nothing otherwise. */
+function release(turn: Turn): void {
+  const { state } = turn;
+  if (!canSendUnasked(state) || state.phase !== "waiting" || state.menu !== null) return;
+  if (state.nextReleaseAt !== null && turn.now < state.nextReleaseAt) return;
+  enterStep(turn, state.position, { release: true });
+}
+
+/** Sends the next reminder with a one-tap way back, and marks the enrollment dormant after the last one. */
+function remind(turn: Turn): void {
+  const { state } = turn;
+  const days = turn.context.schedule.reminderDays;
+  if (!canSendUnasked(state) || state.phase === "waiting" || state.remindersSent >= days.length) return;
+  const count = state.remindersSent + 1;
+  turn.state = { ...state, remindersSent: count };
+  turn.emit({ type: "reminder_sent", count });
+  turn.say(turn.t(count < days.length ? "reminder.first" : "reminder.last"), [[turn.button(choices.resume, turn.t("buttons.continue"))]]);
+  if (count >= days.length) {
+    turn.state = { ...turn.state, dormant: true };
+    turn.emit({ type: "enrollment_dormant" });
+  }
+}
+
 function handleChoice(turn: Turn, data: string): void {
   const decoded = decodeCallback(data);
   if (!decoded || decoded.prompt !== turn.state.prompt || !makeChoice(turn, decoded.choice)) {
@@ -61,6 +114,11 @@ function handleChoice(turn: Turn, data: string): void {
 /** Applies a choice of the current prompt; returns false when it does not belong to it. */
 function makeChoice(turn: Turn, choice: string): boolean {
   const { state } = turn;
+  if (choice === choices.resume) {
+    presentCurrent(turn);
+    return true;
+  }
+  if (chooseSchedule(turn, choice)) return true;
   if (state.menu !== null || state.stage !== "course") return chooseOnboarding(turn, choice);
   if (choice === choices.next) {
     goOn(turn);
@@ -93,7 +151,7 @@ function handleText(turn: Turn, raw: string): void {
   const takesArgs = command === "glossary" && !reflecting;
   if (command && (rest.length === 0 || takesArgs) && runCommand(turn, command, rest.join(" "))) return;
 
-  const offered = currentChoices(state, turn.context);
+  const offered = currentChoices(state, turn.context, turn.now);
   // A reflection is free text, so only a button's exact label counts as pressing it.
   const matched = reflecting
     ? offered.find((choice) => fold(choice.label) === fold(text)) ?? null
@@ -106,13 +164,21 @@ function handleText(turn: Turn, raw: string): void {
     reflect(turn, text);
     return;
   }
+  if (reflecting) {
+    turn.say(turn.t("input.reflectionAsText"));
+    return;
+  }
+  if (isChoosingZone(turn) && text.length > 0) {
+    setTimeZone(turn, text);
+    return;
+  }
   turn.emit({ type: "input_rejected", reason: "expected_choice" });
   turn.say(turn.t("input.useButtons"));
 }
 
 /** Returns the buttons of what the learner sees now, as the flows would present it. */
-export function currentChoices(state: EnrollmentState, context: EngineContext): Choice[] {
-  const dry = new Turn(state, context);
+export function currentChoices(state: EnrollmentState, context: EngineContext, now = 0): Choice[] {
+  const dry = new Turn(state, context, now);
   presentCurrent(dry);
   const last = dry.messages.at(-1);
   return last?.choices?.flat() ?? [];

@@ -13,5 +13,14 @@ export function freshState(): EnrollmentState {
     prompt: 1,
     answers: {},
     skipped: [],
+    pace: null,
+    hour: null,
+    timeZone: null,
+    paused: false,
+    stopped: false,
+    dormant: false,
+    nextReleaseAt: null,
+    remindersSent: 0,
+    idleSince: null,
   };
 }

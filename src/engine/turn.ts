@@ -17,9 +17,14 @@ export class Turn {
   readonly messages: Outbound[] = [];
   notice: string | undefined;
 
+  /**
+   * @param now Unix ms of the input, from the host's clock, so that flows
+   * stay pure and tests can fix the time.
+   */
   constructor(
     public state: EnrollmentState,
     readonly context: EngineContext,
+    readonly now: number,
   ) {}
 
   /** The learner's language, or the course's source language before one is chosen. */

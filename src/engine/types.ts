@@ -1,4 +1,5 @@
 import type { Course } from "../content/model.js";
+import type { Pace, ScheduleSettings } from "./schedule.js";
 
 /** The messaging channels a learner can use. */
 export type Channel = "telegram" | "whatsapp" | "web";
@@ -9,7 +10,11 @@ export type Inbound =
   | { type: "command"; command: string; args: string }
   /** A button press, carrying the button's callback data. */
   | { type: "choice"; data: string }
-  | { type: "unsupported"; media: string };
+  | { type: "unsupported"; media: string }
+  /** The scheduler found the held lesson due. */
+  | { type: "release" }
+  /** The scheduler found the learner silent for long enough to nudge. */
+  | { type: "remind" };
 
 /** A button: the callback data it sends back and its label. */
 export interface Choice {
@@ -27,7 +32,7 @@ export interface Outbound {
 }
 
 /** Where an enrollment is in onboarding and in the course. */
-export type Stage = "language" | "consent" | "role" | "course" | "finished" | "left";
+export type Stage = "language" | "consent" | "role" | "pace" | "hour" | "zone" | "course" | "finished" | "left";
 
 /**
  * What the learner is looking at within the current step:
@@ -36,12 +41,16 @@ export type Stage = "language" | "consent" | "role" | "course" | "finished" | "l
  * - `question`: a quiz question or a scenario decision, awaiting an option;
  * - `reflection`: the reflection prompt, awaiting free text;
  * - `feedback`: feedback on the step's answer, awaiting Next;
- * - `module_end`: the summary after the last step of a module.
+ * - `module_end`: the summary after the last step of a module;
+ * - `waiting`: the step is held until its release time, by the learner's pace.
  */
-export type Phase = "reading" | "note" | "question" | "reflection" | "feedback" | "module_end";
+export type Phase = "reading" | "note" | "question" | "reflection" | "feedback" | "module_end" | "waiting";
 
-/** Menus that a command opens in front of the current step. */
-export type Menu = "language";
+/**
+ * Menus that a command opens in front of the current step. `region.<id>`
+ * lists the cities of one region of the time-zone choice.
+ */
+export type Menu = "language" | "settings" | "pace" | "hour" | "zone" | `region.${string}`;
 
 export interface Answer {
   optionId: string;
@@ -65,6 +74,22 @@ export interface EnrollmentState {
   answers: Record<string, Answer>;
   /** Scenario episodes the learner chose to skip. */
   skipped: string[];
+  pace: Pace | null;
+  /** Preferred local hour for releases, 0-23. */
+  hour: number | null;
+  /** IANA time zone, such as `Africa/Nairobi`. */
+  timeZone: string | null;
+  /** Set by /pause: no releases and no reminders until /resume. */
+  paused: boolean;
+  /** Set by STOP or when the platform reports the learner unreachable: nothing is sent until /start. */
+  stopped: boolean;
+  /** Set after the last reminder went unanswered: no more releases or reminders until the learner writes. */
+  dormant: boolean;
+  /** Unix ms from which the next held lesson may be released; null when the pace holds nothing. */
+  nextReleaseAt: number | null;
+  remindersSent: number;
+  /** Unix ms of the learner's last message or of the last release, from which reminders count. */
+  idleSince: number | null;
 }
 
 /** Facts the engine reports; the host stores them and may log them. */
@@ -83,6 +108,17 @@ export type EngineEvent =
   | { type: "module_completed"; moduleId: string; correct: number; questions: number; passed: boolean }
   | { type: "course_completed" }
   | { type: "comment_left"; stepId: string; text: string }
+  | { type: "schedule_set"; pace: Pace; hour: number | null; timeZone: string | null }
+  | { type: "lesson_held"; stepId: string; until: number }
+  | { type: "lesson_released"; stepId: string }
+  | { type: "reminder_sent"; count: number }
+  | { type: "enrollment_dormant" }
+  | { type: "enrollment_reactivated" }
+  | { type: "paused" }
+  | { type: "resumed" }
+  | { type: "sends_stopped" }
+  | { type: "sends_restarted" }
+  | { type: "input_ignored"; reason: string }
   | { type: "stale_choice"; data: string }
   | { type: "input_rejected"; reason: string };
 
@@ -103,6 +139,7 @@ export interface EngineContext {
   roles: readonly string[];
   /** Plain words that run a command, lowercased, in every language: "aide" → "help". */
   commandWords: ReadonlyMap<string, string>;
+  schedule: ScheduleSettings;
 }
 
 /** What one inbound message did: the new state, the facts, and the replies. */

@@ -863,6 +863,11 @@ describe("WhatsApp in the app", () => {
       await write(harness, address, typed(0));
       expect(client.sentTo(address).at(-1)?.startsWith(`${t(language, "onboarding.role")}\n\n1. ${t(language, "roles.humanitarian")}\n`)).toBe(true);
       await write(harness, address, typed(0));
+      expect(client.sentTo(address).at(-1)?.split("\n").at(-1)).toBe(`4. ${t(language, "schedule.paces.self")}`);
+      await write(harness, address, typed(3));
+      expect(client.sentTo(address).at(-1)?.startsWith(toWhatsApp(t(language, "schedule.askRegion")))).toBe(true);
+      await write(harness, address, "UTC+1");
+      expect(app.store.stateAt("whatsapp", address)).toMatchObject({ stage: "course", pace: "self", timeZone: "Etc/GMT-1" });
 
       for (let turn = 0; turn < 200; turn += 1) {
         const state = app.store.stateAt("whatsapp", address);

@@ -20,7 +20,7 @@ describe("reviewer comments", () => {
     let now = 1_800_000_000_000;
     const send = (inbound: Inbound) =>
       store.processInbound({ channel: "web", address: "reviewer-session-0001", updateId: null, inbound, now: (now += 1000) }, (state) =>
-        handleInbound(state, inbound, context),
+        handleInbound(state, inbound, context, now),
       );
     const press = (choice: string) => {
       const buttons = store.outboxAfter("web", "reviewer-session-0001", 0).flatMap((row) => row.message.choices?.flat() ?? []);
@@ -31,6 +31,9 @@ describe("reviewer comments", () => {
     press("lang.fr");
     press("consent.yes");
     press("role.other");
+    press("pace.self");
+    press("region.europe");
+    press("zone.Europe/Paris");
     const reply = send({ type: "command", command: "comment", args: 'ce paragraphe n\'est pas clair, "trop long"' });
     expect(reply.result?.messages[0]?.text).toBe("Merci. Votre commentaire sur l'étape m1-l1 est transmis à l'équipe de contenu.");
     const empty = send({ type: "command", command: "comment", args: "" });
@@ -44,7 +47,7 @@ describe("reviewer comments", () => {
     });
     expect(csv.split("\r\n")).toEqual([
       "created_at,course_version,language,step_id,channel,comment",
-      `${new Date(1_800_000_005_000).toISOString()},2026.1,fr,m1-l1,web,"ce paragraphe n'est pas clair, ""trop long"""`,
+      `${new Date(1_800_000_008_000).toISOString()},2026.1,fr,m1-l1,web,"ce paragraphe n'est pas clair, ""trop long"""`,
       "",
     ]);
   });

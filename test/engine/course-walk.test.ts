@@ -15,6 +15,8 @@ describe("automated learner", () => {
       learner.press(`lang.${language}`);
       learner.press("consent.yes");
       learner.press("role.volunteer");
+      learner.press("pace.self");
+      learner.press("zone.Etc/UTC");
 
       // Answer the quiz with each option in turn, skip the second episode
       // and the last reflection, so that every kind of step and answer is met.

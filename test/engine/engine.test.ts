@@ -21,6 +21,8 @@ function onboard(language: string): EngineLearner {
   learner.press(`lang.${language}`);
   learner.press("consent.yes");
   learner.press("role.social-worker");
+  learner.press("pace.self");
+  learner.press("zone.Etc/UTC");
   return learner;
 }
 
@@ -39,13 +41,16 @@ describe("onboarding", () => {
     expect(consent?.text).toContain("vos données");
     const [role] = learner.press("consent.yes");
     expect(role?.choices?.flat()).toHaveLength(12);
-    const messages = learner.press("role.lawyer");
+    learner.press("role.lawyer");
+    learner.press("pace.self");
+    learner.press("region.europe");
+    const messages = learner.press("zone.Europe/Paris");
     expect(messages.map((message) => message.text.split("\n")[0])).toEqual([
       "Merci. Voici **Prendre soin des enfants en déplacement**. Touchez **Suivant** pour avancer ; envoyez /help à tout moment.",
       expect.stringMatching(/^📘 \*\*Module 1 : /),
       expect.stringMatching(/^\*\*Leçon · /),
     ]);
-    expect(learner.state).toMatchObject({ stage: "course", language: "fr", role: "lawyer", position: 0, phase: "reading" });
+    expect(learner.state).toMatchObject({ stage: "course", language: "fr", role: "lawyer", position: 0, phase: "reading", pace: "self", timeZone: "Europe/Paris" });
   });
 
   it("declining consent stores nothing more and /start begins again", () => {

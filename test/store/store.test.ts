@@ -35,7 +35,7 @@ function send(store: Store, address: string, inbound: Inbound, updateId: string 
   clock += 1000;
   return store.processInbound(
     { channel: "telegram", address, updateId, inbound, now: clock },
-    (state) => handleInbound(state, inbound, context),
+    (state) => handleInbound(state, inbound, context, clock),
   );
 }
 
@@ -65,6 +65,9 @@ describe("store", () => {
     press(store, "100", "lang.es");
     press(store, "100", "consent.yes");
     press(store, "100", "role.teacher");
+    press(store, "100", "pace.self");
+    press(store, "100", "region.europe");
+    press(store, "100", "zone.Europe/Madrid");
     press(store, "100", "next");
     send(store, "200", { type: "command", command: "start", args: "" });
     const before100 = store.stateAt("telegram", "100");
@@ -96,6 +99,8 @@ describe("store", () => {
     press(store, "400", "lang.en");
     press(store, "400", "consent.yes");
     press(store, "400", "role.lawyer");
+    press(store, "400", "pace.self");
+    press(store, "400", "zone.Etc/UTC");
     let state = store.stateAt("telegram", "400");
     while (state?.phase !== "reflection") {
       if (state?.phase === "question") {

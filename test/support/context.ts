@@ -6,6 +6,7 @@ import type { Course } from "../../src/content/model.js";
 import type { EngineContext } from "../../src/engine/types.js";
 import { loadLocales } from "../../src/i18n.js";
 import { roles } from "../../flows/roles.js";
+import { defaultSchedule } from "../../src/engine/schedule.js";
 
 export const projectRoot = resolve(import.meta.dirname, "../..");
 
@@ -30,6 +31,7 @@ export function strictContext(course: Course): EngineContext {
     roles,
     languageNames: locales.languageNames,
     commandWords: locales.commandWords,
+    schedule: defaultSchedule,
     t: (language, key, values) => {
       const plural = values && typeof values.count === "number";
       const found = locales.exists(language, key) || (plural && locales.exists(language, `${key}_other`));

@@ -8,11 +8,15 @@ export class EngineLearner {
   readonly transcript: Outbound[] = [];
   readonly events: EngineEvent[] = [];
   lastNotice: string | undefined;
+  /** The learner's clock, in Unix ms; tests move it forward. */
+  now: number;
 
-  constructor(private readonly context: EngineContext) {}
+  constructor(private readonly context: EngineContext, now = Date.UTC(2026, 2, 2, 9, 0)) {
+    this.now = now;
+  }
 
   send(inbound: Inbound): Outbound[] {
-    const result = handleInbound(this.state, inbound, this.context);
+    const result = handleInbound(this.state, inbound, this.context, this.now);
     this.state = result.state;
     this.transcript.push(...result.messages);
     this.events.push(...result.events);
