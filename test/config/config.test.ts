@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../../src/config.js";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ConfigError, configSchema, loadConfig } from "../../src/config.js";
+import { projectRoot } from "../support/context.js";
 
 describe("settings", () => {
   it("uses the embedded defaults", () => {
@@ -34,5 +37,17 @@ describe("settings", () => {
       expect(message).toContain("LOG_LEVEL=");
       expect(message.split("\n").at(-1)).toBe("Fix them in the environment or in .env, as .env.example describes.");
     }
+  });
+
+  it(".env.example documents every setting", () => {
+    const example = readFileSync(join(projectRoot, ".env.example"), "utf8");
+    const documented = [...example.matchAll(/^#?\s?([A-Z][A-Z0-9_]+)=/gm)].map((match) => match[1]);
+    expect([...new Set(documented)].sort()).toEqual(Object.keys(configSchema.shape).sort());
+  });
+
+  it("reads reminder days and quiet hours", () => {
+    expect(loadConfig({ REMINDER_DAYS: "2, 5, 9", QUIET_HOURS_START: "22" })).toMatchObject({ REMINDER_DAYS: [2, 5, 9], QUIET_HOURS_START: 22 });
+    expect(() => loadConfig({ REMINDER_DAYS: "7,3" })).toThrow('REMINDER_DAYS="7,3": expected increasing days above 0, such as 3,7');
+    expect(() => loadConfig({ QUIET_HOURS_END: "24" })).toThrow('QUIET_HOURS_END="24": expected an hour from 0 to 23');
   });
 });
