@@ -148,7 +148,7 @@ function presentModuleEnd(turn: Turn): void {
   const lines = [turn.t("module.finished", { number: moduleIndex + 1, title })];
   if (score.questions > 0) {
     lines.push(turn.t("module.score", { correct: score.correct, count: score.questions, percent: score.percent }));
-    lines.push(turn.t(score.passed ? "module.passed" : "module.notPassed", { passMark: course.passMark }));
+    lines.push(turn.t(score.passed ? "module.passed" : "module.notPassed", { passMark: course.passMark, number: moduleIndex + 1 }));
   }
   const following = course.modules[moduleIndex + 1];
   if (following) {

@@ -105,10 +105,15 @@ function remind(turn: Turn): void {
 
 function handleChoice(turn: Turn, data: string): void {
   const decoded = decodeCallback(data);
-  if (!decoded || decoded.prompt !== turn.state.prompt || !makeChoice(turn, decoded.choice)) {
-    turn.emit({ type: "stale_choice", data });
-    turn.notice = turn.t("input.stale");
+  if (decoded && decoded.prompt === turn.state.prompt) {
+    if (makeChoice(turn, decoded.choice)) return;
+    // The prompt is current but the choice is not one of its buttons: forged or from another build.
+    turn.emit({ type: "input_rejected", reason: "unknown_choice" });
+    turn.notice = turn.t("input.unknownChoice");
+    return;
   }
+  turn.emit({ type: "stale_choice", data });
+  turn.notice = turn.t("input.stale");
 }
 
 /** Applies a choice of the current prompt; returns false when it does not belong to it. */

@@ -179,6 +179,26 @@ describe("other input", () => {
     expect(learner.state?.part).toBe((position ?? 0) + 1);
   });
 
+  it("a forged choice on the current prompt is named unknown", () => {
+    const learner = onboard("en");
+    const before = learner.state;
+    const replies = learner.send({ type: "choice", data: `${before!.prompt}:role.hacker` });
+    expect(replies).toEqual([]);
+    expect(learner.lastNotice).toBe("That button is not part of this step. Please use the buttons of the latest message.");
+    expect(learner.state).toEqual(before);
+  });
+
+  it("whitespace at a reflection asks for text", () => {
+    const learner = onboard("en");
+    while (learner.state?.phase !== "reflection") {
+      if (learner.state?.phase === "question") learner.send({ type: "choice", data: learner.lastChoices()[0]!.data });
+      else learner.press("next");
+    }
+    const [reply] = learner.text("   ");
+    expect(reply?.text).toBe("Please type your reflection as text, or tap Skip.");
+    expect(learner.eventsOf("reflection_saved")).toHaveLength(0);
+  });
+
   it("/progress draws a bar per module", () => {
     const learner = onboard("en");
     learner.press("next");
