@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, inArray, lte, ne, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gt, inArray, lte, ne, sql, type SQL } from "drizzle-orm";
 import type { Course } from "./content/model.js";
 import type { Db } from "./db/database.js";
 import {
@@ -201,36 +201,30 @@ export class Store {
 
   /** Returns enrollments whose held lesson is due, with what quiet hours need. */
   dueReleases(now: number, limit: number): ScheduledCandidate[] {
-    return this.db
-      .select({ id: enrollments.id, timeZone: enrollments.timeZone, remindersSent: enrollments.remindersSent, idleSince: enrollments.idleSince })
-      .from(enrollments)
-      .where(and(
-        eq(enrollments.phase, "waiting"),
-        lte(enrollments.nextReleaseAt, now),
-        eq(enrollments.stage, "course"),
-        eq(enrollments.paused, false),
-        eq(enrollments.stopped, false),
-        eq(enrollments.dormant, false),
-      ))
-      .orderBy(asc(enrollments.nextReleaseAt))
-      .limit(limit)
-      .all();
+    return this.candidates(and(eq(enrollments.phase, "waiting"), lte(enrollments.nextReleaseAt, now)), limit);
   }
 
   /** Returns enrollments silent since before `idleBefore` that have had exactly `remindersSent` reminders. */
   idleEnrollments(idleBefore: number, remindersSent: number, limit: number): ScheduledCandidate[] {
+    return this.candidates(
+      and(lte(enrollments.idleSince, idleBefore), ne(enrollments.phase, "waiting"), eq(enrollments.remindersSent, remindersSent)),
+      limit,
+    );
+  }
+
+  /** Selects enrollments in the course that may get unasked messages and match `condition`. */
+  private candidates(condition: SQL | undefined, limit: number): ScheduledCandidate[] {
     return this.db
       .select({ id: enrollments.id, timeZone: enrollments.timeZone, remindersSent: enrollments.remindersSent, idleSince: enrollments.idleSince })
       .from(enrollments)
       .where(and(
+        condition,
         eq(enrollments.stage, "course"),
-        lte(enrollments.idleSince, idleBefore),
-        ne(enrollments.phase, "waiting"),
-        eq(enrollments.remindersSent, remindersSent),
         eq(enrollments.paused, false),
         eq(enrollments.stopped, false),
         eq(enrollments.dormant, false),
       ))
+      .orderBy(asc(enrollments.id))
       .limit(limit)
       .all();
   }
