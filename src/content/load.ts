@@ -28,6 +28,8 @@ export interface LoadedFiles {
   moduleTexts: LoadedModuleText[];
   /** `<language>/<id>` of step files that exist but could not be read, so that they are not also reported missing. */
   unreadable: Set<string>;
+  /** `<language>/<module>` of module folders not found, whose steps are therefore not reported missing one by one. */
+  missingModules: Set<string>;
   glossaryFiles: Record<string, string>;
 }
 
@@ -82,7 +84,13 @@ export function loadCourse(contentDir: string): LoadResult {
     glossary: {},
   };
 
-  const files: LoadedFiles = { steps: [], moduleTexts: [], unreadable: new Set(), glossaryFiles: {} };
+  const files: LoadedFiles = {
+    steps: [],
+    moduleTexts: [],
+    unreadable: new Set(),
+    missingModules: new Set(),
+    glossaryFiles: {},
+  };
   for (const language of manifest.languages) {
     course.steps[language] = new Map();
     files.glossaryFiles[language] = display(join(contentDir, language, "glossary.yaml"));
@@ -91,6 +99,7 @@ export function loadCourse(contentDir: string): LoadResult {
       loadModule(contentDir, language, module, files, problems);
     }
   }
+  problems.push(...checkFolders(contentDir, course));
 
   problems.push(...checkCourse(course, manifestSource, files));
   for (const item of files.steps) {
@@ -118,6 +127,7 @@ function loadModule(
       message: `module folder not found: create ${display(dir)} with module.yaml and the steps of ${module.id}`,
       severity: "error",
     });
+    files.missingModules.add(`${language}/${module.id}`);
     return;
   }
 
@@ -151,6 +161,47 @@ function loadModule(
       if (id) files.unreadable.add(`${language}/${id}`);
     }
   }
+}
+
+/**
+ * Reports folders that the loader would skip, ignoring names that start with a dot.
+ * A folder under the content folder that is not a language of the manifest gets a
+ * warning, because it may be a translation in progress. A folder under a language
+ * that is not a module id gets an error, because it is most often a renamed module folder.
+ */
+function checkFolders(contentDir: string, course: Course): Problem[] {
+  const problems: Problem[] = [];
+  const moduleIds = course.modules.map((module) => module.id);
+  for (const name of subfolders(contentDir)) {
+    if (course.languages.includes(name)) continue;
+    problems.push({
+      file: display(join(contentDir, name)),
+      line: 1,
+      message: `unknown folder: add "${name}" to languages in course.yaml (${course.languages.join(", ")}) or remove it`,
+      severity: "warning",
+    });
+  }
+  for (const language of course.languages) {
+    for (const name of subfolders(join(contentDir, language))) {
+      if (moduleIds.includes(name)) continue;
+      problems.push({
+        file: display(join(contentDir, language, name)),
+        line: 1,
+        message: `unknown folder: rename it to a module id from course.yaml (${moduleIds.join(", ")}) or remove it`,
+        severity: "error",
+      });
+    }
+  }
+  return problems;
+}
+
+/** Returns the sorted names of the folders in a folder, without hidden ones, or none when it does not exist. */
+function subfolders(dir: string): string[] {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) return [];
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && !entry.name.startsWith("."))
+    .map((entry) => entry.name)
+    .sort();
 }
 
 function loadGlossary(contentDir: string, language: string, problems: Problem[]): GlossaryTerm[] {

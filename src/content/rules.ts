@@ -17,7 +17,7 @@ export function checkCourse(
   const loaded = files.steps;
   return [
     ...checkManifest(course, manifest),
-    ...checkPresence(course, manifest, loaded, files.unreadable),
+    ...checkPresence(course, manifest, loaded, files),
     ...loaded.flatMap((item) => checkStep(item)),
     ...checkReadings(files),
     ...checkTranslations(course, loaded),
@@ -79,7 +79,7 @@ function checkManifest(course: Course, manifest: YamlSource): Problem[] {
   return problems;
 }
 
-function checkPresence(course: Course, manifest: YamlSource, loaded: LoadedStep[], unreadable: Set<string>): Problem[] {
+function checkPresence(course: Course, manifest: YamlSource, loaded: LoadedStep[], files: LoadedFiles): Problem[] {
   const problems: Problem[] = [];
   const moduleOf = new Map<string, string>();
   for (const module of course.modules) {
@@ -111,7 +111,9 @@ function checkPresence(course: Course, manifest: YamlSource, loaded: LoadedStep[
     module.stepIds.forEach((stepId, stepIndex) => {
       const present = course.languages.filter((language) => firstFile.has(`${language}/${stepId}`));
       for (const language of course.languages) {
-        if (present.includes(language) || unreadable.has(`${language}/${stepId}`)) continue;
+        if (present.includes(language) || files.unreadable.has(`${language}/${stepId}`)) continue;
+        // The missing module folder is already reported, once.
+        if (files.missingModules.has(`${language}/${module.id}`)) continue;
         const elsewhere = present.length > 0 ? ` (present in ${present.join(", ")})` : "";
         problems.push(error(manifest.file, manifest.lineOf(["modules", moduleIndex, "steps", stepIndex]),
           `missing translation: step "${stepId}" has no file in ${language}/${module.id}${elsewhere}: add one with id: ${stepId}`));

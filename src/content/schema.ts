@@ -87,6 +87,9 @@ export const stepFrontMatterSchema = z.discriminatedUnion("kind", [
   }),
 ]);
 
+/** Every field name that the front matter of some kind of step may have. */
+export const stepFieldNames = [...new Set(stepFrontMatterSchema.options.flatMap((kind) => Object.keys(kind.shape)))];
+
 export type StepFrontMatter = z.infer<typeof stepFrontMatterSchema>;
 
 export const glossarySchema = z.strictObject({

@@ -1,4 +1,4 @@
-import { LineCounter, parseDocument, isMap, isNode, isScalar, type Document } from "yaml";
+import { LineCounter, parseDocument, isMap, isNode, isScalar, type Document, type YAMLError } from "yaml";
 import type { z } from "zod";
 
 /** A problem found in the course files, located at a file and line. */
@@ -19,6 +19,7 @@ export function formatProblem(problem: Problem): string {
 export class YamlSource {
   readonly document: Document;
   private readonly lines: LineCounter;
+  private readonly text: string;
 
   /**
    * @param text YAML text.
@@ -30,18 +31,27 @@ export class YamlSource {
     readonly file: string,
     private readonly firstLine = 1,
   ) {
+    this.text = text;
     this.lines = new LineCounter();
-    this.document = parseDocument(text, { lineCounter: this.lines });
+    // Without pretty errors, messages carry no "at line N, column M" and no code frame.
+    this.document = parseDocument(text, { lineCounter: this.lines, prettyErrors: false });
   }
 
-  /** Returns the YAML syntax errors as problems. */
+  /**
+   * Returns the first YAML syntax error as a problem, or none. Only the first
+   * is reported because the parser's later errors usually follow from it.
+   */
   syntaxProblems(): Problem[] {
-    return this.document.errors.map((error) => ({
+    const error = this.document.errors[0];
+    if (!error) return [];
+    const line = this.lines.linePos(error.pos[0]).line;
+    const lineText = this.text.split("\n")[line - 1] ?? "";
+    return [{
       file: this.file,
-      line: this.firstLine - 1 + (error.linePos?.[0]?.line ?? 1),
-      message: `invalid YAML: ${error.message.split("\n")[0]}: fix the syntax`,
-      severity: "error" as const,
-    }));
+      line: this.firstLine - 1 + line,
+      message: `invalid YAML: ${explainSyntaxError(error, lineText)}`,
+      severity: "error",
+    }];
   }
 
   /**
@@ -76,27 +86,104 @@ export class YamlSource {
 
   /** Validates the document with a zod schema, turning issues into problems. */
   parse<T>(schema: z.ZodType<T>): { value: T | null; problems: Problem[] } {
-    const result = schema.safeParse(this.document.toJS());
+    const data: unknown = this.document.toJS();
+    // reportInput puts the rejected value on each issue, which distinguishes a wrong value from a missing one.
+    const result = schema.safeParse(data, { reportInput: true });
     if (result.success) return { value: result.data, problems: [] };
     const problems = result.error.issues.map((issue) => ({
       file: this.file,
       line: this.lineOf(issue.path),
-      message: describeIssue(issue),
+      message: describeIssue(issue, data),
       severity: "error" as const,
     }));
     return { value: null, problems };
   }
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
-  const field = issue.path.length > 0 ? issue.path.join(".") : "the file";
+/** A key followed by an unquoted value that contains ": ", such as `title: Part 1: Leaving`. */
+const colonInPlainValue = /^\s*(?:-\s+)?([A-Za-z_][\w-]*):\s+[^\s"'|>[{&*!#][^#]*?:(?:\s|$)/;
+
+/** Returns the cause of a YAML syntax error and its fix, without the parser's position. */
+function explainSyntaxError(error: YAMLError, lineText: string): string {
+  if (error.code === "TAB_AS_INDENT") return `${sentence(error.message)}: indent with spaces, not tabs`;
+  const colon = colonInPlainValue.exec(lineText);
+  if (error.code === "BLOCK_AS_IMPLICIT_KEY" && colon) {
+    return `the value of "${colon[1]}" contains a colon followed by a space: put the value in quotes`;
+  }
+  return `${sentence(error.message)}: fix the YAML syntax`;
+}
+
+/** Lowercases the first letter of a library message so that it reads as part of ours, unless it starts an acronym. */
+function sentence(message: string): string {
+  const trimmed = message.trim().replace(/\.$/, "");
+  return /^[A-Z][a-z]/.test(trimmed) ? trimmed[0]!.toLowerCase() + trimmed.slice(1) : trimmed;
+}
+
+/** Singular names of lists whose items have an `id`, so that problems name the item by it. */
+const itemNames: Record<string, string> = { options: "option", modules: "module", terms: "term" };
+
+/**
+ * Describes where an issue is: list items with an id are named by it, and the
+ * rest of the path is the quoted field. For `options.1.correct` this gives
+ * `option "b"` and `"correct"`.
+ */
+function describePath(path: readonly PropertyKey[], data: unknown): { item: string | null; field: string | null } {
+  const items: string[] = [];
+  let fieldStart = 0;
+  let node = data;
+  for (const [index, key] of path.entries()) {
+    const next = isRecord(node) || Array.isArray(node) ? (node as Record<PropertyKey, unknown>)[key] : undefined;
+    const itemName = index > 0 ? itemNames[String(path[index - 1])] : undefined;
+    if (typeof key === "number" && itemName) {
+      items.push(`${itemName} ${isRecord(next) && typeof next.id === "string" ? `"${next.id}"` : key + 1}`);
+      fieldStart = index + 1;
+    }
+    node = next;
+  }
+  const field = path.slice(fieldStart).map(String).join(".");
+  return { item: items.length > 0 ? items.join(", ") : null, field: field === "" ? null : field };
+}
+
+function describeIssue(issue: z.core.$ZodIssue, data: unknown): string {
+  const { item, field } = describePath(issue.path, data);
+  const subject = [item, field === null ? null : `"${field}"`].filter((part) => part !== null).join(": ") || "the file";
   if (issue.code === "invalid_type" && issue.input === undefined) {
-    return `"${field}" is missing: add it (expected ${issue.expected})`;
+    return `${subject} is missing: add it (expected ${issue.expected})`;
+  }
+  if (issue.code === "invalid_type") {
+    return `${subject} must be ${expectedName(issue.expected)}, got ${valueName(issue.input)}`;
   }
   if (issue.code === "unrecognized_keys") {
     const keys = issue.keys.map((key) => `"${key}"`).join(", ");
-    const where = issue.path.length > 0 ? ` in "${field}"` : "";
+    const where = issue.path.length > 0 ? ` in ${subject}` : "";
     return `unknown field ${keys}${where}: remove it or check its spelling`;
   }
-  return `"${field}" is invalid: ${issue.message}`;
+  return `${subject} is invalid: ${issue.message}`;
+}
+
+function expectedName(expected: string): string {
+  const names: Record<string, string> = {
+    string: "text",
+    number: "a number",
+    int: "a whole number",
+    boolean: "true or false",
+    array: "a list",
+    object: "a mapping of fields",
+  };
+  return names[expected] ?? expected;
+}
+
+/** Names a YAML value in a problem: text and numbers as written, other values by kind. */
+function valueName(value: unknown): string {
+  if (value === null || value === undefined) return "an empty value";
+  if (Array.isArray(value)) return "a list";
+  if (isRecord(value)) return "a mapping of fields";
+  if (typeof value === "string") {
+    return JSON.stringify(value.length > 40 ? `${value.slice(0, 39)}…` : value);
+  }
+  return String(value);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

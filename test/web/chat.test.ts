@@ -24,6 +24,45 @@ const plans: Record<Language, { role: string; wrong: string[]; reflection: strin
 
 type Strings = Record<string, unknown>;
 
+/** The page's own words in each language, as src/web/chat.html embeds them. */
+const pageWords: Record<Language, {
+  send: string;
+  newChat: string;
+  newChatTitle: string;
+  placeholder: string;
+  messageLabel: string;
+  notSent: string;
+  confirmNewChat: string;
+}> = {
+  en: {
+    send: "Send",
+    newChat: "New chat",
+    newChatTitle: "Start a new chat session",
+    placeholder: "Message or /help",
+    messageLabel: "Message",
+    notSent: "Not sent: {error}. Check the connection and try again.",
+    confirmNewChat: "Start a new chat from the beginning? This browser will no longer show the current one.",
+  },
+  fr: {
+    send: "Envoyer",
+    newChat: "Nouvelle conversation",
+    newChatTitle: "Commencer une nouvelle conversation",
+    placeholder: "Message ou /help",
+    messageLabel: "Message",
+    notSent: "Non envoyé\u00a0: {error}. Vérifiez la connexion et réessayez.",
+    confirmNewChat: "Recommencer une conversation depuis le début\u00a0? Ce navigateur n’affichera plus la conversation actuelle.",
+  },
+  es: {
+    send: "Enviar",
+    newChat: "Nueva conversación",
+    newChatTitle: "Empezar una nueva conversación",
+    placeholder: "Mensaje o /help",
+    messageLabel: "Mensaje",
+    notSent: "No enviado: {error}. Compruebe la conexión e inténtelo de nuevo.",
+    confirmNewChat: "¿Empezar una nueva conversación desde el principio? Este navegador dejará de mostrar la actual.",
+  },
+};
+
 const localeFiles = Object.fromEntries(
   languages.map((language) => [
     language,
@@ -61,6 +100,8 @@ interface Bubble {
 /** Drives the browser chat of one browser context through its visible UI. */
 class Chat {
   readonly requests: Request[] = [];
+  /** The language of the page's own words, which the helpers use to find the text box and the Send button. */
+  language: Language = "en";
 
   constructor(readonly page: Page) {
     page.on("request", (request) => this.requests.push(request));
@@ -80,7 +121,7 @@ class Chat {
   }
 
   get textbox() {
-    return this.page.getByRole("textbox", { name: "Message" });
+    return this.page.getByRole("textbox", { name: pageWords[this.language].messageLabel });
   }
 
   async open(url: string): Promise<Bubble> {
@@ -136,8 +177,24 @@ class Chat {
   async send(text: string): Promise<Bubble[]> {
     const before = await this.botBubbles.count();
     await this.textbox.fill(text);
-    await this.page.getByRole("button", { name: "Send", exact: true }).tap();
+    await this.page.getByRole("button", { name: pageWords[this.language].send, exact: true }).tap();
     return this.newBotMessages(before);
+  }
+
+  /** Reads the page's own words: the lang attribute, the Send and New chat buttons and the text box. */
+  async pageWords(): Promise<{ lang: string; send: string; newChat: string; newChatTitle: string; placeholder: string; messageLabel: string }> {
+    return this.page.evaluate(() => {
+      const restart = document.getElementById("restart")!;
+      const input = document.getElementById("text") as HTMLTextAreaElement;
+      return {
+        lang: document.documentElement.lang,
+        send: document.querySelector("#composer button[type=submit]")!.textContent ?? "",
+        newChat: restart.textContent ?? "",
+        newChatTitle: restart.title,
+        placeholder: input.placeholder,
+        messageLabel: input.getAttribute("aria-label") ?? "",
+      };
+    });
   }
 
   /** Lists elements wider than the chat log, which would scroll sideways on the phone. */
@@ -194,9 +251,12 @@ afterAll(async () => {
   for (const dir of temporaryDirs) rmSync(dir, { recursive: true, force: true });
 });
 
-/** Opens a new phone-sized browser context, so that its localStorage stores a session of its own. */
-async function newChat(): Promise<Chat> {
-  const local = await openLocalContext(browser, origin, phone);
+/**
+ * Opens a new phone-sized browser context, so that its localStorage stores a
+ * session of its own. The browser's language is `locale`, en-US unless given.
+ */
+async function newChat(locale = "en-US"): Promise<Chat> {
+  const local = await openLocalContext(browser, origin, { ...phone, locale });
   openContexts.push(local);
   const page = await local.context.newPage();
   // Replies take milliseconds, so a missing one fails here with the locator it waited for, well before the test timeout.
@@ -215,13 +275,18 @@ function heading(language: Language, step: Step): string {
   return `${kind} · ${step.title || localeText(language, "module.short", { number: 1 })}`;
 }
 
-/** Opens the page and goes through welcome, language, consent and role, up to the first lesson. */
+/**
+ * Opens the page and goes through welcome, language, consent, role and
+ * schedule, up to the first lesson. The learner takes the course at their own
+ * pace, which needs no hour, and picks UTC, so that no lesson is held back.
+ */
 async function startCourse(chat: Chat, language: Language, role: string): Promise<Bubble[]> {
   const welcome = await chat.open(`${origin}/`);
   expect(welcome.text.split("\n")[0]).toBe(localeText("en", "onboarding.welcome"));
   expect(welcome.buttons).toEqual(["English", "Français", "Español"]);
 
   const [consent] = await chat.tap(localeText(language, "languageName"));
+  chat.language = language;
   expect(consent?.text).toBe(localeText(language, "onboarding.consent"));
   expect(consent?.buttons).toEqual([localeText(language, "onboarding.agree"), localeText(language, "onboarding.decline")]);
 
@@ -230,7 +295,12 @@ async function startCourse(chat: Chat, language: Language, role: string): Promis
   expect(rolePrompt?.buttons).toHaveLength(12);
   expect(await chat.horizontalOverflow()).toEqual([]);
 
-  return chat.tap(localeText(language, `roles.${role}`));
+  const [pacePrompt] = await chat.tap(localeText(language, `roles.${role}`));
+  expect(pacePrompt?.text).toBe(localeText(language, "schedule.askPace"));
+  const [regionPrompt] = await chat.tap(localeText(language, "schedule.paces.self"));
+  expect(regionPrompt?.text).toBe(localeText(language, "schedule.askRegion"));
+  expect(regionPrompt?.buttons.at(-1)).toBe("UTC");
+  return chat.tap("UTC");
 }
 
 async function readLesson(chat: Chat, language: Language, step: Step, first: Bubble): Promise<Bubble[]> {
@@ -327,7 +397,7 @@ describe.each(languages)("browser chat in %s", (language) => {
     expect(shown.text.split("\n\n")).toEqual([
       localeText(language, "module.finished", { number: 1, title: moduleTitle }),
       localeText(language, "module.score_other", { correct: correctAnswers, count: quizCount, percent }),
-      localeText(language, percent >= course.passMark ? "module.passed" : "module.notPassed", { passMark: course.passMark }),
+      localeText(language, percent >= course.passMark ? "module.passed" : "module.notPassed", { passMark: course.passMark, number: 1 }),
     ]);
     const finishCourse = localeText(language, "buttons.finishCourse");
     expect(shown.buttons).toEqual([finishCourse]);
@@ -389,6 +459,67 @@ describe.each(languages)("browser chat in %s", (language) => {
     // The quiz feedback is still the current prompt, so its Next goes on to the second lesson.
     const [lesson2] = await chat.tap(next);
     expect(lesson2?.text.split("\n")[0]).toBe(heading(language, moduleOneSteps(language)[2]!));
+  });
+});
+
+describe.each(languages)("browser chat page words in %s", (language) => {
+  const words = pageWords[language];
+  const expectedWords = {
+    lang: language,
+    send: words.send,
+    newChat: words.newChat,
+    newChatTitle: words.newChatTitle,
+    placeholder: words.placeholder,
+    messageLabel: words.messageLabel,
+  };
+  /** A regional browser locale of the language, which the page reduces to the language. */
+  const browserLocale = { en: "en-GB", fr: "fr-FR", es: "es-MX" }[language];
+
+  it("follow the learner's chosen language", async () => {
+    const chat = await newChat("en-US");
+    await startCourse(chat, language, plans[language].role);
+    expect(await chat.pageWords()).toEqual(expectedWords);
+
+    let dialog = "";
+    chat.page.once("dialog", (shownDialog) => {
+      dialog = shownDialog.message();
+      void shownDialog.dismiss();
+    });
+    await chat.page.locator("#restart").tap();
+    await expect.poll(() => dialog).toBe(words.confirmNewChat);
+
+    await chat.page.route("**/api/chat/*/send", (route) => route.abort("failed"));
+    await chat.textbox.fill("/help");
+    await chat.page.getByRole("button", { name: words.send, exact: true }).tap();
+    await chat.notices.first().waitFor();
+    const [before, after] = words.notSent.split("{error}") as [string, string];
+    const notice = await chat.notices.first().innerText();
+    expect(notice.startsWith(before), notice).toBe(true);
+    expect(notice.endsWith(after), notice).toBe(true);
+  });
+
+  it("follow the browser's language before a choice", async () => {
+    const chat = await newChat(browserLocale);
+    await chat.open(`${origin}/`);
+    expect(await chat.pageWords()).toEqual(expectedWords);
+  });
+
+  it("stay in the chosen language after a reload", async () => {
+    const other = language === "en" ? "es-ES" : "en-US";
+    const chat = await newChat(other);
+    await startCourse(chat, language, plans[language].role);
+    await chat.page.reload();
+    await chat.botBubbles.first().waitFor();
+    await chat.page.waitForFunction((expected) => document.documentElement.lang === expected, language);
+    expect(await chat.pageWords()).toEqual(expectedWords);
+  });
+});
+
+describe("browser chat page words", () => {
+  it("fall back to English for another browser language", async () => {
+    const chat = await newChat("de-DE");
+    await chat.open(`${origin}/`);
+    expect(await chat.pageWords()).toMatchObject({ lang: "en", send: "Send" });
   });
 });
 
