@@ -76,7 +76,7 @@ describe("telegram channel", () => {
     const french = calls.find((call) => call.params.language_code === "fr");
     expect((french?.params.commands as { command: string; description: string }[])[0]).toEqual({
       command: "start",
-      description: "Commencer, ou revenir où vous vous êtes arrêté·e",
+      description: "Commencer, ou reprendre là où vous en étiez",
     });
   });
 
