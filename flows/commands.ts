@@ -4,7 +4,7 @@ import { presentProgress } from "./progress.js";
 import { goOn } from "./steps.js";
 import { freshState } from "../src/engine/state.js";
 import { leaveComment, presentGlossary, presentResources } from "./reference.js";
-import { describeRelease } from "./schedule.js";
+import { releaseIfDue } from "./schedule.js";
 
 /** Commands that every channel offers, in the order help lists them. */
 export const commandNames = ["start", "next", "progress", "resources", "glossary", "settings", "pause", "resume", "language", "stop", "help"] as const;
@@ -45,15 +45,16 @@ export function runCommand(turn: Turn, command: string, args = ""): boolean {
     case "pause":
       if (turn.state.stage !== "course") return notStarted(turn);
       if (!turn.state.paused) turn.emit({ type: "paused" });
-      turn.move({ paused: true });
+      // The prompt stays the same, so the buttons already shown keep working.
+      turn.state = { ...turn.state, paused: true };
       turn.say(turn.t("pause.paused"));
       return true;
     case "resume":
       if (turn.state.stage !== "course") return notStarted(turn);
       if (turn.state.paused) turn.emit({ type: "resumed" });
-      turn.move({ paused: false });
-      turn.say(turn.state.phase === "waiting" ? turn.t("pause.resumedWaiting", describeRelease(turn)) : turn.t("pause.resumed"));
-      if (turn.state.phase !== "waiting") presentCurrent(turn);
+      turn.state = { ...turn.state, paused: false };
+      turn.say(turn.t("pause.resumed"));
+      if (!releaseIfDue(turn)) presentCurrent(turn);
       return true;
     case "stop":
       turn.emit({ type: "sends_stopped" });
@@ -61,10 +62,12 @@ export function runCommand(turn: Turn, command: string, args = ""): boolean {
       turn.say(turn.t("stop.confirmed"));
       return true;
     case "next":
-      if (turn.state.menu || turn.state.stage !== "course") {
+      if (turn.state.stage !== "course") {
         presentCurrent(turn);
         return true;
       }
+      // Next closes an open menu and goes on, so that no menu can hold a learner.
+      if (turn.state.menu) turn.move({ menu: null });
       goOn(turn);
       return true;
     default:
@@ -82,8 +85,8 @@ function start(turn: Turn): boolean {
   if (turn.state.stopped) {
     turn.emit({ type: "sends_restarted" });
     turn.move({ stopped: false });
-    turn.say(turn.t("stop.restarted"));
-    presentCurrent(turn);
+    turn.say(turn.state.paused ? `${turn.t("stop.restarted")}\n${turn.t("pause.isPaused")}` : turn.t("stop.restarted"));
+    if (!releaseIfDue(turn)) presentCurrent(turn);
     return true;
   }
   if (turn.state.stage === "left") {
@@ -95,6 +98,6 @@ function start(turn: Turn): boolean {
   if (turn.state.stage === "course" || turn.state.stage === "finished") {
     turn.say(turn.t("onboarding.welcomeBack"));
   }
-  presentCurrent(turn);
+  if (!releaseIfDue(turn)) presentCurrent(turn);
   return true;
 }

@@ -1,11 +1,11 @@
 import { DateTime } from "luxon";
 import type { Turn } from "../src/engine/turn.js";
-import type { Choice } from "../src/engine/types.js";
+import type { Choice, EnrollmentState } from "../src/engine/types.js";
 import { IANAZone } from "luxon";
-import { formatLocal, nextRelease, paces, parseTimeZone, releaseHours, type Pace } from "../src/engine/schedule.js";
+import { afterQuietHours, displayTimeZone, formatLocal, nextRelease, paces, parseTimeZone, releaseHours, type Pace } from "../src/engine/schedule.js";
 import { regions } from "./time-zones.js";
 import { presentCurrent } from "./present.js";
-import { enterStep, startCourse } from "./steps.js";
+import { enterStep, isReleasePoint, startCourse } from "./steps.js";
 
 /** Choice ids of the schedule menus. */
 export const scheduleChoices = {
@@ -47,7 +47,9 @@ export function presentZoneMenu(turn: Turn): void {
     return turn.say(turn.t("schedule.askCity"), [...rows(cities, 2), [turn.button(scheduleChoices.back, turn.t("buttons.back"))]]);
   }
   const buttons = regions.map((candidate) => turn.button(scheduleChoices.region(candidate.id), turn.t(`schedule.regions.${candidate.id}`)));
-  turn.say(turn.t("schedule.askRegion"), [...rows(buttons, 2), [turn.button(scheduleChoices.zone("Etc/UTC"), "UTC")]]);
+  const last = [turn.button(scheduleChoices.zone("Etc/UTC"), "UTC")];
+  if (menu === "zone") last.unshift(turn.button(scheduleChoices.back, turn.t("buttons.back")));
+  turn.say(turn.t("schedule.askRegion"), [...rows(buttons, 2), last]);
 }
 
 export function presentSettingsMenu(turn: Turn): void {
@@ -66,7 +68,7 @@ export function describeSchedule(turn: Turn): string {
     turn.t("settings.summary", {
       pace: pace ? turn.t(`schedule.paces.${pace}`) : "-",
       hour: hour === null ? "-" : `${String(hour).padStart(2, "0")}:00`,
-      zone: timeZone ?? "-",
+      zone: timeZone ? displayTimeZone(timeZone) : "-",
     }),
   ];
   if (paused) lines.push(turn.t("pause.isPaused"));
@@ -77,23 +79,31 @@ export function describeSchedule(turn: Turn): string {
 export function describeRelease(turn: Turn): { day: string; time: string } {
   const { nextReleaseAt, timeZone } = turn.state;
   if (nextReleaseAt === null) return { day: "", time: "" };
-  return formatLocal(nextReleaseAt, timeZone ?? "Etc/UTC", turn.language);
+  const zone = timeZone ?? "Etc/UTC";
+  // A time already past is due at the next tick outside quiet hours.
+  const due = nextReleaseAt > turn.now ? nextReleaseAt : afterQuietHours(turn.now, zone, turn.context.schedule);
+  return formatLocal(due, zone, turn.language);
 }
 
 /**
- * Recomputes the release time after a schedule change: the next slot of
- * the new pace counted from now, so that a change never waits a full period.
+ * Recomputes the release time after a schedule change, counting from the
+ * last release, so that a change never shortens the pace: a weekly learner
+ * keeps seven days, a daily learner never gets two lessons in a day.
  */
 export function rescheduleAfterChange(turn: Turn): void {
-  const { pace, hour, timeZone } = turn.state;
+  const { pace, hour, timeZone, lastReleaseAt } = turn.state;
   if (!pace || pace === "self" || hour === null || !timeZone) {
     turn.state = { ...turn.state, nextReleaseAt: null };
     return;
   }
-  const startOfToday = DateTime.fromMillis(turn.now, { zone: timeZone }).startOf("day").minus({ milliseconds: 1 }).toMillis();
-  let next = nextRelease(pace === "weekly" ? "daily" : pace, startOfToday, hour, timeZone, turn.context.schedule);
-  while (next !== null && next <= turn.now) next = nextRelease(pace === "weekly" ? "daily" : pace, next, hour, timeZone, turn.context.schedule);
+  const next = nextRelease(pace, lastReleaseAt ?? turn.now, hour, timeZone, turn.context.schedule);
   turn.state = { ...turn.state, nextReleaseAt: next };
+}
+
+/** The hour a paced learner gets until they choose one: 09:00, or the first hour outside quiet hours. */
+function defaultHour(turn: Turn): number {
+  const hours = releaseHours(turn.context.schedule);
+  return hours.includes(9) ? 9 : hours[0] ?? 12;
 }
 
 /** Applies a choice of a schedule menu, in onboarding or in /settings; returns false when it is none. */
@@ -107,11 +117,16 @@ export function chooseSchedule(turn: Turn, choice: string): boolean {
       turn.move({ pace, stage: pace === "self" ? "zone" : "hour" });
       presentCurrent(turn);
     } else if (pace !== "self" && state.hour === null) {
-      turn.move({ pace, menu: "hour" });
+      // A usable hour is set at once, so that leaving the hour menu never leaves a pace without one.
+      const before = { ...state };
+      turn.move({ pace, hour: defaultHour(turn), menu: "hour" });
+      turn.emit({ type: "schedule_set", pace, hour: turn.state.hour, timeZone: turn.state.timeZone });
+      applyScheduleChange(turn, before);
       presentCurrent(turn);
     } else {
+      const before = { ...state };
       turn.state = { ...turn.state, pace };
-      finishSettings(turn);
+      finishSettings(turn, before);
     }
     return true;
   }
@@ -122,8 +137,9 @@ export function chooseSchedule(turn: Turn, choice: string): boolean {
       turn.move({ hour, stage: "zone" });
       presentCurrent(turn);
     } else {
+      const before = { ...state };
       turn.state = { ...turn.state, hour };
-      finishSettings(turn);
+      finishSettings(turn, before);
     }
     return true;
   }
@@ -135,7 +151,8 @@ export function chooseSchedule(turn: Turn, choice: string): boolean {
     return true;
   }
   if (choice === scheduleChoices.back && inZoneMenu) {
-    turn.move({ menu: onboarding ? null : "zone" });
+    const inCityList = state.menu?.startsWith("region.") ?? false;
+    turn.move({ menu: onboarding ? null : inCityList ? "zone" : "settings" });
     presentCurrent(turn);
     return true;
   }
@@ -160,7 +177,7 @@ export function chooseSchedule(turn: Turn, choice: string): boolean {
 /** Tells whether the learner is looking at the time-zone choice, where a typed zone counts. */
 export function isChoosingZone(turn: Turn): boolean {
   const { state } = turn;
-  return state.stage === "zone" || state.menu === "zone" || (state.menu?.startsWith("region.") ?? false);
+  return (state.stage === "zone" && state.menu === null) || state.menu === "zone" || (state.menu?.startsWith("region.") ?? false);
 }
 
 /** Sets a time zone typed or chosen; answers with a hint when it is not one. */
@@ -176,21 +193,38 @@ export function setTimeZone(turn: Turn, typed: string): boolean {
     startCourse(turn);
     return true;
   }
+  const before = { ...turn.state };
   turn.state = { ...turn.state, timeZone: zone };
-  finishSettings(turn);
+  finishSettings(turn, before);
   return true;
 }
 
 /** Closes the settings menu after a change, confirms it and releases a held lesson that is now due. */
-function finishSettings(turn: Turn): void {
+function finishSettings(turn: Turn, before: EnrollmentState): void {
   const { pace, hour, timeZone } = turn.state;
   turn.emit({ type: "schedule_set", pace: pace ?? "self", hour, timeZone });
-  rescheduleAfterChange(turn);
+  applyScheduleChange(turn, before);
   turn.move({ menu: null });
   turn.say(`${turn.t("settings.saved")}\n${describeSchedule(turn)}`);
-  const { phase, nextReleaseAt, stage } = turn.state;
-  if (stage === "course" && phase === "waiting" && (nextReleaseAt === null || nextReleaseAt <= turn.now)) {
-    return enterStep(turn, turn.state.position, { release: true });
-  }
-  presentCurrent(turn);
+  if (!releaseIfDue(turn)) presentCurrent(turn);
+}
+
+/** Reschedules when the pace, hour or zone really changed. */
+function applyScheduleChange(turn: Turn, before: EnrollmentState): void {
+  const { pace, hour, timeZone } = turn.state;
+  if (pace !== before.pace || hour !== before.hour || timeZone !== before.timeZone) rescheduleAfterChange(turn);
+}
+
+/**
+ * Releases the held step when it is due, or when the pace no longer holds
+ * it; returns whether it did. Used where the learner is writing, so quiet
+ * hours do not apply.
+ */
+export function releaseIfDue(turn: Turn): boolean {
+  const { phase, nextReleaseAt, stage, position } = turn.state;
+  if (stage !== "course" || phase !== "waiting") return false;
+  const due = nextReleaseAt === null || nextReleaseAt <= turn.now || !isReleasePoint(turn, position);
+  if (!due) return false;
+  enterStep(turn, position, { release: true });
+  return true;
 }

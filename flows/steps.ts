@@ -72,7 +72,7 @@ function scheduleNextRelease(turn: Turn): void {
   const next = pace && hour !== null && timeZone
     ? nextRelease(pace, turn.now, hour, timeZone, turn.context.schedule)
     : null;
-  turn.state = { ...turn.state, nextReleaseAt: next };
+  turn.state = { ...turn.state, nextReleaseAt: next, lastReleaseAt: turn.now };
 }
 
 /** Leaves the current step: to the module summary after a module's last step, else to the next step. */

@@ -136,6 +136,7 @@ export class Store {
       stopped: row.stopped,
       dormant: row.dormant,
       nextReleaseAt: row.nextReleaseAt,
+      lastReleaseAt: row.lastReleaseAt,
       remindersSent: row.remindersSent,
       idleSince: row.idleSince,
     };
@@ -406,6 +407,7 @@ function stateColumns(state: EnrollmentState, now: number) {
     stopped: state.stopped,
     dormant: state.dormant,
     nextReleaseAt: state.nextReleaseAt,
+    lastReleaseAt: state.lastReleaseAt,
     remindersSent: state.remindersSent,
     idleSince: state.idleSince,
     updatedAt: now,

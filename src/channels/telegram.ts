@@ -141,7 +141,7 @@ export function classify(error: unknown): SendError["failure"] {
 
 /** Splits `/command args` (with an optional @botname) from plain text. */
 export function parseText(text: string): Inbound {
-  const match = /^\/([A-Za-z0-9_]+)(?:@\w+)?(?:\s+([\s\S]*))?$/.exec(text.trim());
+  const match = /^\/([\p{L}\p{N}_]+)(?:@\w+)?(?:\s+([\s\S]*))?$/u.exec(text.trim());
   if (!match) return { type: "text", text };
   return { type: "command", command: (match[1] ?? "").toLowerCase(), args: (match[2] ?? "").trim() };
 }

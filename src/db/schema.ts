@@ -50,6 +50,7 @@ export const enrollments = sqliteTable(
     stopped: integer("stopped", { mode: "boolean" }).notNull().default(false),
     dormant: integer("dormant", { mode: "boolean" }).notNull().default(false),
     nextReleaseAt: integer("next_release_at"),
+    lastReleaseAt: integer("last_release_at"),
     remindersSent: integer("reminders_sent").notNull().default(0),
     idleSince: integer("idle_since"),
     /** Channel and address the learner last wrote from, where releases and reminders go. */

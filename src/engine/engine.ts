@@ -50,7 +50,8 @@ export function handleInbound(
       turn.say(turn.t(state.phase === "reflection" && state.stage === "course" ? "input.reflectionAsText" : "input.unsupported"));
       break;
     case "command":
-      if (!runCommand(turn, inbound.command, inbound.args)) {
+      // A command in the learner's language, such as /arrêter, runs the command its word names.
+      if (!runCommand(turn, inbound.command, inbound.args) && !runCommand(turn, turn.context.commandWords.get(inbound.command) ?? "", inbound.args)) {
         turn.emit({ type: "input_rejected", reason: "unknown_command" });
         turn.say(turn.t("input.unknownCommand", { command: escapeMarkdown(inbound.command.slice(0, 40)) }));
       }
@@ -66,8 +67,13 @@ export function handleInbound(
 }
 
 function isStart(inbound: Inbound, context: EngineContext): boolean {
-  if (inbound.type === "command") return inbound.command === "start";
-  return inbound.type === "text" && context.commandWords.get(inbound.text.trim().toLocaleLowerCase()) === "start";
+  if (inbound.type === "command") return inbound.command === "start" || context.commandWords.get(inbound.command) === "start";
+  return inbound.type === "text" && context.commandWords.get(bareWord(inbound.text)) === "start";
+}
+
+/** Lowercases a typed word and drops the punctuation around it: "¡Parar!" gives "parar". */
+function bareWord(text: string): string {
+  return text.trim().toLocaleLowerCase().replace(/^[¡¿"'«]+/u, "").replace(/[.!?…"'»]+$/u, "");
 }
 
 /** Restarts the reminder count on any message from the learner, and wakes a dormant enrollment. */
@@ -83,8 +89,10 @@ function canSendUnasked(state: EnrollmentState): boolean {
 /** Releases the held step when its time has come; does nothing otherwise. */
 function release(turn: Turn): void {
   const { state } = turn;
-  if (!canSendUnasked(state) || state.phase !== "waiting" || state.menu !== null) return;
+  if (!canSendUnasked(state) || state.phase !== "waiting") return;
   if (state.nextReleaseAt !== null && turn.now < state.nextReleaseAt) return;
+  // A menu left open must not hold the lesson back: the release closes it.
+  if (state.menu !== null) turn.state = { ...state, menu: null };
   enterStep(turn, state.position, { release: true });
 }
 
@@ -152,7 +160,7 @@ function handleText(turn: Turn, raw: string): void {
   // A plain word runs a command when it is the whole message; only the
   // glossary word takes a term after it, and not inside a reflection.
   const [firstWord = "", ...rest] = text.split(/\s+/);
-  const command = turn.context.commandWords.get(firstWord.toLocaleLowerCase());
+  const command = turn.context.commandWords.get(rest.length === 0 ? bareWord(firstWord) : firstWord.toLocaleLowerCase());
   const takesArgs = command === "glossary" && !reflecting;
   if (command && (rest.length === 0 || takesArgs) && runCommand(turn, command, rest.join(" "))) return;
 

@@ -67,17 +67,32 @@ export function nextRelease(pace: Pace, releasedAt: number, hour: number, timeZo
     case "weekly":
       return localHourOn(local.plus({ days: 7 }), hour, timeZone);
     case "twice-daily": {
-      const second = hour + settings.secondReleaseHours;
-      const slots = isQuietHour(second % 24, settings) || second > 23 ? [hour] : [hour, second];
-      for (const day of [0, 1]) {
+      // Two releases a day need half the gap between them, so that a lesson
+      // given early (at onboarding, or by /next) does not make a third that day.
+      const earliest = releasedAt + (settings.secondReleaseHours * 60 * 60 * 1000) / 2;
+      const slots = twiceDailySlots(hour, settings);
+      for (const day of [0, 1, 2]) {
         for (const slot of slots) {
           const at = localHourOn(local.plus({ days: day }), slot, timeZone);
-          if (at > releasedAt) return at;
+          if (at > earliest) return at;
         }
       }
-      return localHourOn(local.plus({ days: 2 }), hour, timeZone);
+      return localHourOn(local.plus({ days: 3 }), hour, timeZone);
     }
   }
+}
+
+/**
+ * Returns the two local hours of a twice-daily pace: the preferred hour and
+ * one `secondReleaseHours` later, or earlier when later falls in quiet hours
+ * or past midnight. One hour alone when neither fits.
+ */
+export function twiceDailySlots(hour: number, settings: ScheduleSettings): number[] {
+  const later = hour + settings.secondReleaseHours;
+  if (later <= 23 && !isQuietHour(later, settings)) return [hour, later];
+  const earlier = hour - settings.secondReleaseHours;
+  if (earlier >= 0 && !isQuietHour(earlier, settings)) return [earlier, hour];
+  return [hour];
 }
 
 /** Returns the end of the quiet hours that contain `instant`, or `instant` when it is outside them. */
@@ -88,19 +103,30 @@ export function afterQuietHours(instant: number, timeZone: string, settings: Sch
   return localHourOn(day, settings.quietEnd, timeZone);
 }
 
-/** Offsets with minutes that have no Etc/GMT zone, mapped to a zone that keeps that offset all year. */
-const fractionalOffsets: Record<string, string> = {
+/**
+ * Offsets with minutes that have no Etc/GMT zone, mapped to a zone without
+ * daylight saving that keeps the offset all year. Offsets used only by zones
+ * with daylight saving (-03:30, +10:30, +12:45) are left out: those learners
+ * choose a city.
+ */
+export const fractionalOffsets: Readonly<Record<string, string>> = {
   "-09:30": "Pacific/Marquesas",
-  "-03:30": "America/St_Johns",
   "+03:30": "Asia/Tehran",
   "+04:30": "Asia/Kabul",
   "+05:30": "Asia/Kolkata",
   "+05:45": "Asia/Kathmandu",
   "+06:30": "Asia/Yangon",
+  "+08:45": "Australia/Eucla",
   "+09:30": "Australia/Darwin",
-  "+10:30": "Australia/Lord_Howe",
-  "+12:45": "Pacific/Chatham",
 };
+
+/** Names a zone for a learner: `UTC+2` for the inverted `Etc/GMT-2`, the IANA name otherwise. */
+export function displayTimeZone(zone: string): string {
+  if (zone === "Etc/UTC" || zone === "Etc/GMT") return "UTC";
+  const match = /^Etc\/GMT([+-])(\d{1,2})$/.exec(zone);
+  if (!match) return zone;
+  return `UTC${match[1] === "+" ? "-" : "+"}${match[2]}`;
+}
 
 /**
  * Reads a typed time zone: an IANA name such as `Europe/Madrid`, or a UTC

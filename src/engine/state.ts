@@ -20,6 +20,7 @@ export function freshState(): EnrollmentState {
     stopped: false,
     dormant: false,
     nextReleaseAt: null,
+    lastReleaseAt: null,
     remindersSent: 0,
     idleSince: null,
   };

@@ -87,6 +87,8 @@ export interface EnrollmentState {
   dormant: boolean;
   /** Unix ms from which the next held lesson may be released; null when the pace holds nothing. */
   nextReleaseAt: number | null;
+  /** Unix ms of the last release point the learner reached, from which the pace counts. */
+  lastReleaseAt: number | null;
   remindersSent: number;
   /** Unix ms of the learner's last message or of the last release, from which reminders count. */
   idleSince: number | null;

@@ -2,10 +2,11 @@ import { DateTime } from "luxon";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Course } from "../../src/content/model.js";
 import { handleInbound } from "../../src/engine/engine.js";
-import { defaultSchedule, nextRelease, parseTimeZone, type Pace } from "../../src/engine/schedule.js";
+import { defaultSchedule, fractionalOffsets, nextRelease, parseTimeZone, type Pace } from "../../src/engine/schedule.js";
 import type { EngineContext } from "../../src/engine/types.js";
 import { EngineLearner } from "../support/learner.js";
-import { loadValidCourse, moduleOneContent, strictContext } from "../support/context.js";
+import { join } from "node:path";
+import { loadValidCourse, moduleOneContent, projectRoot, strictContext } from "../support/context.js";
 
 let course: Course;
 let context: EngineContext;
@@ -19,8 +20,8 @@ const at = (iso: string, zone: string) => DateTime.fromISO(iso, { zone }).toMill
 const local = (instant: number | null, zone: string) => DateTime.fromMillis(instant ?? 0, { zone }).toFormat("yyyy-MM-dd HH:mm");
 
 /** Onboards a learner with a pace, an hour and a zone, at a local time. */
-function enrolled(pace: Pace, zone: string, startIso: string, hour = 9): EngineLearner {
-  const learner = new EngineLearner(context, at(startIso, zone));
+function enrolled(pace: Pace, zone: string, startIso: string, hour = 9, engineContext = context): EngineLearner {
+  const learner = new EngineLearner(engineContext, at(startIso, zone));
   learner.command("start");
   learner.press("lang.en");
   learner.press("consent.yes");
@@ -147,8 +148,12 @@ describe("pace", () => {
     expect(learner.transcript.at(-1)?.text).toBe("Paused. No lessons or reminders will come until you send /resume. /next still gives you the next lesson.");
     learner.now = at("2026-03-03T09:00", "Europe/Madrid");
     expect(learner.send({ type: "release" })).toEqual([]);
-    learner.command("resume");
-    expect(learner.send({ type: "release" })[0]?.text.startsWith("**Lesson · ")).toBe(true);
+    const replies = learner.command("resume");
+    expect(replies.map((reply) => reply.text.split("\n")[0])).toEqual([
+      "Welcome back. Here is where you are.",
+      expect.stringMatching(/^\*\*Lesson · /),
+    ]);
+    expect(learner.send({ type: "release" })).toEqual([]);
   });
 
   it("/settings changes the pace and releases a lesson that is now due", () => {
@@ -235,3 +240,152 @@ describe("stop", () => {
     expect(handleInbound(learner.state, { type: "release" }, context, learner.now).messages).toEqual([]);
   });
 });
+
+describe("schedule changes and menus", () => {
+  const zone = "Europe/Madrid";
+
+  it("a menu left open does not hold a release back", () => {
+    const learner = enrolled("daily", zone, "2026-03-02T10:00");
+    finishUnit(learner);
+    learner.command("settings");
+    learner.now = at("2026-03-03T09:00", zone);
+    const [lesson] = learner.send({ type: "release" });
+    expect(lesson?.text.startsWith("**Lesson · ")).toBe(true);
+    expect(learner.state).toMatchObject({ menu: null, phase: "reading" });
+  });
+
+  it("/next inside a menu closes it and gives the held lesson", () => {
+    const learner = enrolled("daily", zone, "2026-03-02T10:00");
+    finishUnit(learner);
+    learner.command("settings");
+    learner.press("settings.zone");
+    learner.command("next");
+    expect(learner.state).toMatchObject({ menu: null, phase: "reading" });
+  });
+
+  it("changing the zone keeps a weekly learner's seven days", () => {
+    const learner = enrolled("weekly", zone, "2026-03-02T10:00");
+    const firstRelease = learner.state!.lastReleaseAt;
+    learner.command("settings");
+    learner.press("settings.zone");
+    learner.press("region.europe");
+    learner.press("zone.Europe/Paris");
+    expect(local(learner.state!.nextReleaseAt, "Europe/Paris")).toBe("2026-03-09 09:00");
+    expect(learner.state!.lastReleaseAt).toBe(firstRelease);
+  });
+
+  it("a later hour never gives a daily learner a second lesson that day", () => {
+    const learner = enrolled("daily", zone, "2026-03-02T09:00");
+    finishUnit(learner);
+    learner.command("settings");
+    learner.press("settings.hour");
+    learner.press("hour.18");
+    expect(local(learner.state!.nextReleaseAt, zone)).toBe("2026-03-03 18:00");
+    expect(learner.state?.phase).toBe("waiting");
+  });
+
+  it("switching from daily to weekly releases a lesson the new pace does not hold", () => {
+    const fullCourse = loadValidCourse(join(projectRoot, "content"));
+    const learner = enrolled("daily", zone, "2026-03-02T10:00", 9, strictContext(fullCourse));
+    finishUnit(learner);
+    learner.command("settings");
+    learner.press("settings.pace");
+    learner.press("pace.weekly");
+    expect(learner.state?.phase).toBe("reading");
+    expect(local(learner.state!.nextReleaseAt, zone)).toBe("2026-03-09 09:00");
+    finishUnit(learner);
+    expect(learner.state?.phase).toBe("module_end");
+    learner.press("next");
+    expect(learner.state?.phase).toBe("waiting");
+    expect(fullCourse.order[learner.state!.position]?.stepId).toBe("m2-l1");
+  });
+
+  it("a learner who leaves the hour menu keeps a usable hour", () => {
+    const learner = enrolled("self", zone, "2026-03-02T10:00");
+    learner.command("settings");
+    learner.press("settings.pace");
+    learner.press("pace.daily");
+    learner.command("next");
+    expect(learner.state).toMatchObject({ pace: "daily", hour: 9, menu: null });
+    expect(local(learner.state!.nextReleaseAt, zone)).toBe("2026-03-03 09:00");
+  });
+
+  it("twice a day from 15:00 puts the second lesson in the morning", () => {
+    const next = nextRelease("twice-daily", at("2026-03-02T15:00", zone), 15, zone, defaultSchedule);
+    expect(local(next, zone)).toBe("2026-03-03 09:00");
+    const after = nextRelease("twice-daily", next!, 15, zone, defaultSchedule);
+    expect(local(after, zone)).toBe("2026-03-03 15:00");
+  });
+
+  it("twice a day gives no third lesson on the first day", () => {
+    const learner = enrolled("twice-daily", zone, "2026-03-02T08:30");
+    expect(local(learner.state!.nextReleaseAt, zone)).toBe("2026-03-02 15:00");
+  });
+
+  it("/resume after a month releases the overdue lesson at once", () => {
+    const learner = enrolled("daily", zone, "2026-03-02T10:00");
+    finishUnit(learner);
+    learner.command("pause");
+    learner.now = at("2026-04-02T22:55", zone);
+    const replies = learner.command("resume");
+    expect(replies[1]?.text.startsWith("**Lesson · ")).toBe(true);
+  });
+
+  it("shows a typed offset with its usual sign", () => {
+    const learner = new EngineLearner(context);
+    learner.command("start");
+    learner.press("lang.en");
+    learner.press("consent.yes");
+    learner.press("role.teacher");
+    learner.press("pace.self");
+    learner.text("+2");
+    const [settings] = learner.command("settings");
+    expect(settings?.text).toBe("**Your settings**\n\nPace: At my own pace · Time: - · Time zone: UTC+2");
+  });
+
+  it("the zone menu of /settings goes back to the settings", () => {
+    const learner = enrolled("self", zone, "2026-03-02T10:00");
+    learner.command("settings");
+    learner.press("settings.zone");
+    const [back] = learner.press("zone.back");
+    expect(back?.text.startsWith("**Your settings**")).toBe(true);
+    expect(learner.state?.menu).toBe("settings");
+  });
+
+  it("the language menu at the zone step does not read a zone", () => {
+    const learner = new EngineLearner(context);
+    learner.command("start");
+    learner.press("lang.en");
+    learner.press("consent.yes");
+    learner.press("role.teacher");
+    learner.press("pace.self");
+    learner.command("language");
+    learner.text("+2");
+    expect(learner.state).toMatchObject({ stage: "zone", timeZone: null, menu: "language" });
+  });
+
+  for (const typed of ["Arrêter.", "¡Parar!", "Stop!"]) {
+    it(`"${typed}" stops sends`, () => {
+      const learner = enrolled("self", zone, "2026-03-02T10:00");
+      learner.text(typed);
+      expect(learner.state?.stopped).toBe(true);
+    });
+  }
+
+  it("/arrêter runs the stop command", () => {
+    const learner = enrolled("self", zone, "2026-03-02T10:00");
+    learner.command("arrêter");
+    expect(learner.state?.stopped).toBe(true);
+  });
+});
+
+describe("fixed offsets", () => {
+  for (const [offset, zoneName] of Object.entries(fractionalOffsets)) {
+    it(`${offset} maps to ${zoneName} all year`, () => {
+      const minutes = (Number(offset.slice(1, 3)) * 60 + Number(offset.slice(4))) * (offset.startsWith("-") ? -1 : 1);
+      expect(DateTime.fromISO("2026-01-15T12:00", { zone: zoneName }).offset).toBe(minutes);
+      expect(DateTime.fromISO("2026-07-15T12:00", { zone: zoneName }).offset).toBe(minutes);
+    });
+  }
+});
+

@@ -1,0 +1,1 @@
+ALTER TABLE `enrollments` ADD `last_release_at` integer;
