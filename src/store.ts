@@ -58,10 +58,34 @@ type EngineRun = (state: EnrollmentState | null) => EngineResult;
 
 /** Reads and writes learners, their progress and the outbox. */
 export class Store {
+  /** Queries of every inbound message, prepared once because building them costs more than running them. */
+  private readonly queries;
+
   constructor(
     readonly db: Db,
     private readonly course: Course,
-  ) {}
+  ) {
+    this.queries = {
+      learnerAt: db
+        .select({ learnerId: addresses.learnerId })
+        .from(addresses)
+        .where(and(eq(addresses.channel, sql.placeholder("channel")), eq(addresses.address, sql.placeholder("address"))))
+        .prepare(),
+      enrollmentOf: db
+        .select()
+        .from(enrollments)
+        .where(and(eq(enrollments.learnerId, sql.placeholder("learnerId")), eq(enrollments.courseId, course.id)))
+        .orderBy(desc(enrollments.id))
+        .limit(1)
+        .prepare(),
+      enrollmentById: db.select().from(enrollments).where(eq(enrollments.id, sql.placeholder("id"))).prepare(),
+      answersOf: db
+        .select({ stepId: answers.stepId, optionId: answers.optionId, correct: answers.correct })
+        .from(answers)
+        .where(eq(answers.enrollmentId, sql.placeholder("enrollmentId")))
+        .prepare(),
+    };
+  }
 
   /**
    * Runs the engine over one inbound message and commits the new state, the
@@ -95,29 +119,18 @@ export class Store {
     return enrollment ? this.readState(this.db, enrollment) : null;
   }
 
-  private findLearner(tx: Db | Tx, channel: string, address: string): number | null {
-    const row = tx
-      .select({ learnerId: addresses.learnerId })
-      .from(addresses)
-      .where(and(eq(addresses.channel, channel), eq(addresses.address, address)))
-      .get();
-    return row?.learnerId ?? null;
+  // The prepared queries run on the one SQLite connection, so inside a
+  // transaction they see its writes like the transaction's own queries do.
+  private findLearner(_tx: Db | Tx, channel: string, address: string): number | null {
+    return this.queries.learnerAt.get({ channel, address })?.learnerId ?? null;
   }
 
-  private findEnrollment(tx: Db | Tx, learnerId: number): EnrollmentRow | null {
-    return (
-      tx
-        .select()
-        .from(enrollments)
-        .where(and(eq(enrollments.learnerId, learnerId), eq(enrollments.courseId, this.course.id)))
-        .orderBy(desc(enrollments.id))
-        .limit(1)
-        .get() ?? null
-    );
+  private findEnrollment(_tx: Db | Tx, learnerId: number): EnrollmentRow | null {
+    return this.queries.enrollmentOf.get({ learnerId }) ?? null;
   }
 
-  private readState(tx: Db | Tx, row: EnrollmentRow): EnrollmentState {
-    const answerRows = tx.select().from(answers).where(eq(answers.enrollmentId, row.id)).all();
+  private readState(_tx: Db | Tx, row: EnrollmentRow): EnrollmentState {
+    const answerRows = this.queries.answersOf.all({ enrollmentId: row.id });
     const state: EnrollmentState = {
       language: row.language,
       role: row.role,
@@ -188,7 +201,7 @@ export class Store {
     return this.db.transaction((tx) => {
       let queued = 0;
       for (const id of enrollmentIds) {
-        const row = tx.select().from(enrollments).where(eq(enrollments.id, id)).get();
+        const row = this.queries.enrollmentById.get({ id });
         if (!row || !row.lastChannel || !row.lastAddress) continue;
         const result = run(this.readState(tx, row));
         if (result.events.length === 0 && result.messages.length === 0) continue;
