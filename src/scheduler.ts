@@ -1,3 +1,4 @@
+import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import cron, { type ScheduledTask } from "node-cron";
 import type { Logger } from "pino";
 import { handleInbound } from "./engine/engine.js";
@@ -42,8 +43,12 @@ export class Scheduler {
   }
 
   start(): void {
-    this.task = cron.schedule("* * * * *", () => {
-      this.tick(this.now());
+    this.task = cron.schedule("* * * * *", async () => {
+      try {
+        await this.tick(this.now());
+      } catch (error) {
+        this.options.logger.error({ err: error }, "scheduler tick failed");
+      }
     }, { name: "waypoints-scheduler", noOverlap: true });
   }
 
@@ -52,18 +57,22 @@ export class Scheduler {
     this.task = null;
   }
 
-  /** Runs one pass at `now`; safe to call at any time, since only due work is done. */
-  tick(now: number): TickResult {
+  /**
+   * Runs one pass at `now`; safe to call at any time, since only due work is
+   * done. It yields to the event loop between batches, so that replies to
+   * learners keep flowing during a large release.
+   */
+  async tick(now: number): Promise<TickResult> {
     const result: TickResult = { released: 0, reminded: 0, deferred: 0, queued: 0 };
     const { store, context } = this.options;
 
     const releases = store.dueReleases(now, Number.MAX_SAFE_INTEGER);
-    this.run(releases, { type: "release" }, now, result, "released");
+    await this.run(releases, { type: "release" }, now, result, "released");
 
-    context.schedule.reminderDays.forEach((days, sent) => {
+    for (const [sent, days] of context.schedule.reminderDays.entries()) {
       const idle = store.idleEnrollments(now - days * dayMs, sent, Number.MAX_SAFE_INTEGER);
-      this.run(idle, { type: "remind" }, now, result, "reminded");
-    });
+      await this.run(idle, { type: "remind" }, now, result, "reminded");
+    }
 
     if (result.queued > 0) this.options.onQueued?.();
     if (result.released + result.reminded + result.deferred > 0) {
@@ -72,7 +81,7 @@ export class Scheduler {
     return result;
   }
 
-  private run(candidates: ScheduledCandidate[], inbound: Inbound, now: number, result: TickResult, counter: "released" | "reminded"): void {
+  private async run(candidates: ScheduledCandidate[], inbound: Inbound, now: number, result: TickResult, counter: "released" | "reminded"): Promise<void> {
     const { store, context } = this.options;
     const awake = candidates.filter((candidate) => !isQuietAt(now, candidate.timeZone ?? "Etc/UTC", context.schedule));
     result.deferred += candidates.length - awake.length;
@@ -80,6 +89,8 @@ export class Scheduler {
       const ids = awake.slice(index, index + batchSize).map((candidate) => candidate.id);
       result.queued += store.processScheduled(ids, (state) => handleInbound(state, inbound, context, now), now);
       result[counter] += ids.length;
+      this.options.onQueued?.();
+      await yieldToEventLoop();
     }
   }
 }

@@ -74,21 +74,21 @@ function bulkRows(database: OpenDatabase, address: string): { payload: string }[
 }
 
 describe("scheduler", () => {
-  it("releases each learner's lesson at their own local hour", () => {
+  it("releases each learner's lesson at their own local hour", async () => {
     const { database, store, scheduler } = setup();
     const zones = { "10": "Europe/Madrid", "11": "America/Bogota", "12": "Asia/Kolkata" };
     for (const [address, zone] of Object.entries(zones)) {
       enrollAndFinishUnit(store, address, "daily", zone, at("2026-03-02T10:00", zone));
     }
     // 09:00 on 3 March in Madrid is 08:00 UTC: only the Madrid learner is due.
-    const first = scheduler.tick(at("2026-03-03T09:00", "Europe/Madrid"));
+    const first = await scheduler.tick(at("2026-03-03T09:00", "Europe/Madrid"));
     expect(first).toMatchObject({ released: 2, reminded: 0, deferred: 0 });
     expect(bulkRows(database, "10")).toHaveLength(1);
     expect(bulkRows(database, "11")).toHaveLength(0);
     expect(bulkRows(database, "12")).toHaveLength(1);
 
-    expect(scheduler.tick(at("2026-03-03T08:59", "America/Bogota")).released).toBe(0);
-    expect(scheduler.tick(at("2026-03-03T09:00", "America/Bogota")).released).toBe(1);
+    expect((await scheduler.tick(at("2026-03-03T08:59", "America/Bogota"))).released).toBe(0);
+    expect((await scheduler.tick(at("2026-03-03T09:00", "America/Bogota"))).released).toBe(1);
     expect(bulkRows(database, "11")).toHaveLength(1);
     for (const address of Object.keys(zones)) {
       expect(store.stateAt("telegram", address)?.phase).toBe("reading");
@@ -96,52 +96,52 @@ describe("scheduler", () => {
     }
   });
 
-  it("a second tick sends nothing twice", () => {
+  it("a second tick sends nothing twice", async () => {
     const { database, store, scheduler } = setup();
     enrollAndFinishUnit(store, "20", "daily", "Europe/Madrid", at("2026-03-02T10:00", "Europe/Madrid"));
     const release = at("2026-03-03T09:00", "Europe/Madrid");
-    scheduler.tick(release);
-    scheduler.tick(release + 60_000);
+    await scheduler.tick(release);
+    await scheduler.tick(release + 60_000);
     expect(bulkRows(database, "20")).toHaveLength(1);
   });
 
-  it("holds a due release through quiet hours", () => {
+  it("holds a due release through quiet hours", async () => {
     const { database, store, scheduler } = setup();
     enrollAndFinishUnit(store, "30", "daily", "Africa/Nairobi", at("2026-03-02T10:00", "Africa/Nairobi"));
     // The service was down at 09:00; it comes back at 22:30, inside quiet hours.
-    const late = scheduler.tick(at("2026-03-03T22:30", "Africa/Nairobi"));
+    const late = await scheduler.tick(at("2026-03-03T22:30", "Africa/Nairobi"));
     expect(late).toMatchObject({ released: 0, deferred: 1 });
-    expect(scheduler.tick(at("2026-03-04T07:59", "Africa/Nairobi")).deferred).toBe(1);
-    expect(scheduler.tick(at("2026-03-04T08:00", "Africa/Nairobi")).released).toBe(1);
+    expect((await scheduler.tick(at("2026-03-04T07:59", "Africa/Nairobi"))).deferred).toBe(1);
+    expect((await scheduler.tick(at("2026-03-04T08:00", "Africa/Nairobi"))).released).toBe(1);
     expect(bulkRows(database, "30")).toHaveLength(1);
   });
 
-  it("releases across a daylight-saving change without skipping a day", () => {
+  it("releases across a daylight-saving change without skipping a day", async () => {
     const { store, scheduler } = setup();
     const zone = "Europe/Berlin";
     enrollAndFinishUnit(store, "40", "daily", zone, at("2026-03-28T10:00", zone));
-    expect(scheduler.tick(at("2026-03-29T08:59", zone)).released).toBe(0);
-    expect(scheduler.tick(at("2026-03-29T09:00", zone)).released).toBe(1);
+    expect((await scheduler.tick(at("2026-03-29T08:59", zone))).released).toBe(0);
+    expect((await scheduler.tick(at("2026-03-29T09:00", zone))).released).toBe(1);
     const next = store.stateAt("telegram", "40")?.nextReleaseAt ?? 0;
     expect(DateTime.fromMillis(next, { zone }).toFormat("yyyy-MM-dd HH:mm")).toBe("2026-03-30 09:00");
   });
 
-  it("sends two reminders at most, then marks the enrollment dormant", () => {
+  it("sends two reminders at most, then marks the enrollment dormant", async () => {
     const { database, store, scheduler } = setup();
     const start = at("2026-03-02T10:00", "Europe/Madrid");
     enrollAndFinishUnit(store, "50", "self", "Europe/Madrid", start);
     // A self-paced learner at the module summary is waiting on themselves.
     const idle = store.stateAt("telegram", "50")?.idleSince ?? start;
-    expect(scheduler.tick(idle + 3 * day - 60_000).reminded).toBe(0);
-    expect(scheduler.tick(idle + 3 * day).reminded).toBe(1);
-    expect(scheduler.tick(idle + 3 * day + 60_000).reminded).toBe(0);
-    expect(scheduler.tick(idle + 7 * day).reminded).toBe(1);
-    expect(scheduler.tick(idle + 30 * day).reminded).toBe(0);
+    expect((await scheduler.tick(idle + 3 * day - 60_000)).reminded).toBe(0);
+    expect((await scheduler.tick(idle + 3 * day)).reminded).toBe(1);
+    expect((await scheduler.tick(idle + 3 * day + 60_000)).reminded).toBe(0);
+    expect((await scheduler.tick(idle + 7 * day)).reminded).toBe(1);
+    expect((await scheduler.tick(idle + 30 * day)).reminded).toBe(0);
     expect(bulkRows(database, "50")).toHaveLength(2);
     expect(store.stateAt("telegram", "50")).toMatchObject({ remindersSent: 2, dormant: true });
   });
 
-  it("a paused or stopped learner gets nothing", () => {
+  it("a paused or stopped learner gets nothing", async () => {
     const { database, store, scheduler } = setup();
     const zone = "Europe/Madrid";
     enrollAndFinishUnit(store, "60", "daily", zone, at("2026-03-02T10:00", zone));
@@ -153,12 +153,12 @@ describe("scheduler", () => {
     };
     command("60", "pause");
     command("61", "stop");
-    expect(scheduler.tick(at("2026-03-09T09:00", zone))).toMatchObject({ released: 0, reminded: 0 });
+    expect(await scheduler.tick(at("2026-03-09T09:00", zone))).toMatchObject({ released: 0, reminded: 0 });
     expect(bulkRows(database, "60")).toHaveLength(0);
     expect(bulkRows(database, "61")).toHaveLength(0);
   });
 
-  it("STOP cancels messages still waiting in the outbox", () => {
+  it("STOP cancels messages still waiting in the outbox", async () => {
     const { database, store } = setup();
     enrollAndFinishUnit(store, "70", "self", "Europe/Madrid", at("2026-03-02T10:00", "Europe/Madrid"));
     const now = at("2026-03-02T12:00", "Europe/Madrid");
