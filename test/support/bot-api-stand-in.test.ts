@@ -705,6 +705,32 @@ describe("fault injection", () => {
   });
 });
 
+describe("response delay", () => {
+  it("stores the message before the delayed response", async () => {
+    const { standIn, api } = await start({ responseDelayMs: 200 });
+    standIn.openChat(CHAT);
+    const startedAt = performance.now();
+    let answered = false;
+    const sending = api.sendMessage(CHAT, "held").then((message) => {
+      answered = true;
+      return message;
+    });
+    await standIn.waitFor(() => standIn.calls(CHAT)[0]?.status === 200, { what: "the call's status" });
+    expect(answered).toBe(false);
+    expect(standIn.messages(CHAT).map((message) => message.text)).toEqual(["held"]);
+    expect(standIn.stats().sent).toBe(1);
+
+    const message = await sending;
+    expect(message.text).toBe("held");
+    expect(performance.now() - startedAt).toBeGreaterThanOrEqual(195);
+  });
+
+  it("rejects a negative delay", async () => {
+    const error = await rejection(startBotApiStandIn({ token: TOKEN, responseDelayMs: -1 }));
+    expect((error as Error).message).toBe("responseDelayMs must be a finite number of 0 or more, got -1");
+  });
+});
+
 describe("waitFor", () => {
   it("resolves with the predicate value", async () => {
     const { standIn, api } = await start();

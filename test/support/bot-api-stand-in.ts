@@ -115,6 +115,14 @@ export interface BotApiStandInOptions {
   limits?: Partial<RateLimits> | false;
   /** Delay in milliseconds before the stand-in retries a webhook delivery that failed. Default 200. */
   webhookRetryMs?: number;
+  /**
+   * Milliseconds by which the stand-in delays each HTTP response after it
+   * has handled the call, as a slow network would. The call takes effect on arrival: a
+   * sent message is stored, counted in `stats()` and recorded with its status
+   * at once. A client that goes away in the meantime has had its message
+   * delivered without seeing the response. Default 0.
+   */
+  responseDelayMs?: number;
 }
 
 /**
@@ -973,6 +981,7 @@ export class BotApiStandIn {
   private readonly limits: RateLimits | undefined;
   private readonly globalBucket: TokenBucket | undefined;
   private readonly webhookRetryMs: number;
+  private readonly responseDelayMs: number;
   private readonly methods: Map<string, { name: string; run: MethodHandler }>;
 
   private readonly chats = new Map<number, ChatState>();
@@ -1004,6 +1013,7 @@ export class BotApiStandIn {
     this.limits = resolveLimits(options.limits);
     this.globalBucket = this.limits && new TokenBucket(this.limits.globalBurst, this.limits.globalPerSecond, this.now());
     this.webhookRetryMs = options.webhookRetryMs ?? 200;
+    this.responseDelayMs = options.responseDelayMs ?? 0;
     const botId = Number(/^(\d+):/.exec(this.token)?.[1] ?? 123456789);
     this.botInfo = {
       id: botId,
@@ -1026,6 +1036,10 @@ export class BotApiStandIn {
   /** @internal Starts the HTTP server. Use {@link startBotApiStandIn} instead. */
   static async start(options: BotApiStandInOptions): Promise<BotApiStandIn> {
     resolveLimits(options.limits); // throws on invalid limits before anything listens
+    const delay = options.responseDelayMs ?? 0;
+    if (!(delay >= 0 && Number.isFinite(delay))) {
+      throw new Error(`responseDelayMs must be a finite number of 0 or more, got ${delay}`);
+    }
     let standIn: BotApiStandIn | undefined;
     const server = createServer((req, res) => {
       if (standIn === undefined) {
@@ -1320,6 +1334,7 @@ export class BotApiStandIn {
     }
     outcome ??= await this.execute(record.method, decoded);
     this.finishCall(record, outcome);
+    if (this.responseDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.responseDelayMs));
     this.send(res, outcome);
   }
 
