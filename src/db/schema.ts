@@ -146,6 +146,8 @@ export const outbox = sqliteTable(
   (table) => [
     index("outbox_status_channel").on(table.status, table.channel, table.notBefore),
     index("outbox_address").on(table.channel, table.address, table.status),
+    // The dispatcher's oldest-row-per-chat query reads only unsent rows through this one.
+    index("outbox_unsent").on(table.channel, table.status, table.address, table.lane),
   ],
 );
 
