@@ -100,13 +100,13 @@ export function rescheduleAfterChange(turn: Turn): void {
   turn.state = { ...turn.state, nextReleaseAt: next };
 }
 
-/** The hour a paced learner gets until they choose one: 09:00, or the first hour outside quiet hours. */
+/** Returns the hour a paced learner gets until they choose one: 09:00, or the first hour outside quiet hours. */
 function defaultHour(turn: Turn): number {
   const hours = releaseHours(turn.context.schedule);
   return hours.includes(9) ? 9 : hours[0] ?? 12;
 }
 
-/** Applies a choice of a schedule menu, in onboarding or in /settings; returns false when it is none. */
+/** Applies a choice of a schedule menu, in onboarding or in /settings. Returns false when the choice belongs to no schedule menu. */
 export function chooseSchedule(turn: Turn, choice: string): boolean {
   const { state } = turn;
   const onboarding = state.stage === "pace" || state.stage === "hour" || state.stage === "zone";
@@ -152,7 +152,10 @@ export function chooseSchedule(turn: Turn, choice: string): boolean {
   }
   if (choice === scheduleChoices.back && inZoneMenu) {
     const inCityList = state.menu?.startsWith("region.") ?? false;
-    turn.move({ menu: onboarding ? null : inCityList ? "zone" : "settings" });
+    let menu: EnrollmentState["menu"] = "settings";
+    if (onboarding) menu = null;
+    else if (inCityList) menu = "zone";
+    turn.move({ menu });
     presentCurrent(turn);
     return true;
   }
@@ -180,7 +183,7 @@ export function isChoosingZone(turn: Turn): boolean {
   return (state.stage === "zone" && state.menu === null) || state.menu === "zone" || (state.menu?.startsWith("region.") ?? false);
 }
 
-/** Sets a time zone typed or chosen; answers with a hint when it is not one. */
+/** Sets a time zone that was typed or chosen. Sends a hint instead when the text names no zone. */
 export function setTimeZone(turn: Turn, typed: string): boolean {
   const zone = IANAZone.isValidZone(typed) ? typed : parseTimeZone(typed);
   if (!zone) {

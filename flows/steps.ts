@@ -34,7 +34,7 @@ export function isReleasePoint(turn: Turn, position: number): boolean {
 /**
  * Moves to the first phase of the step at `position` and presents it. At a
  * release point whose time has not come, the step is held instead, unless
- * `release` says that the scheduler or the learner asked for it now.
+ * `release` is set because the scheduler or the learner requested it now.
  */
 export function enterStep(turn: Turn, position: number, options: { release?: boolean } = {}): void {
   const { course } = turn.context;

@@ -1,6 +1,6 @@
 import { DateTime, IANAZone } from "luxon";
 
-/** How fast lessons are released. */
+/** The rate at which lessons are released. */
 export type Pace = "daily" | "twice-daily" | "weekly" | "self";
 
 export const paces: readonly Pace[] = ["daily", "twice-daily", "weekly", "self"];
