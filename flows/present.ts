@@ -3,6 +3,7 @@ import { optionChoice } from "../src/engine/callback.js";
 import type { Turn } from "../src/engine/turn.js";
 import type { Choice } from "../src/engine/types.js";
 import { moduleScore } from "./progress.js";
+import { extractImage } from "../src/render/markdown.js";
 import { describeRelease, presentHourMenu, presentPaceMenu, presentSettingsMenu, presentZoneMenu } from "./schedule.js";
 
 /** Choice ids shared by the flows. */
@@ -109,7 +110,8 @@ function presentReading(turn: Turn, step: Step): void {
   const count = step.messages.length;
   const top = part === 0 ? `${heading(turn, step)}\n\n` : "";
   const counter = count > 1 ? `\n\n_${part + 1}/${count}_` : "";
-  turn.say(`${top}${step.messages[part] ?? ""}${counter}`, [[turn.button(choices.next, turn.t("buttons.next"))]]);
+  const { text, image } = extractImage(step.messages[part] ?? "");
+  turn.say(`${top}${text}${counter}`, [[turn.button(choices.next, turn.t("buttons.next"))]], image ?? undefined);
 }
 
 function presentQuestion(turn: Turn, step: Step): void {

@@ -4,12 +4,14 @@ import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { SendError, type ChannelSender } from "../dispatcher.js";
 import type { Inbound, Outbound } from "../engine/types.js";
-import { splitForLimit, toHtml } from "../render/markdown.js";
+import { imageFallback, splitForLimit, toHtml } from "../render/markdown.js";
 import type { Locales } from "../i18n.js";
 import { commandNames } from "../../flows/commands.js";
 
 /** Telegram's maximum message length, in characters. */
 export const telegramMessageLimit = 4096;
+/** Telegram's maximum caption length for a photo, in characters. */
+export const telegramCaptionLimit = 1024;
 
 export interface TelegramOptions {
   token: string;
@@ -97,9 +99,32 @@ export class TelegramChannel implements ChannelSender {
     await this.polling?.catch(() => undefined);
   }
 
-  /** Sends one message, split at Telegram's length limit, with the buttons on the last part. */
+  /**
+   * Sends one message, split at Telegram's length limit, with the buttons on
+   * the last part. An image goes first, with the text as caption when it
+   * fits; when Telegram rejects the image, its description and link go in
+   * the text instead.
+   */
   async send(address: string, message: Outbound): Promise<string | null> {
-    const parts = splitForLimit(message.text, telegramMessageLimit, toHtml);
+    let text = message.text;
+    if (message.image) {
+      const fits = toHtml(text).length <= telegramCaptionLimit;
+      const keyboard = fits && message.choices ? toKeyboard(message.choices) : undefined;
+      try {
+        const sent = await this.bot.api.sendPhoto(address, message.image.url, {
+          caption: fits ? toHtml(text) : toHtml(message.image.alt),
+          parse_mode: "HTML",
+          ...(keyboard ? { reply_markup: { inline_keyboard: keyboard } } : {}),
+        });
+        if (fits) return String(sent.message_id);
+      } catch (error) {
+        const failure = classify(error);
+        if (failure.kind !== "rejected") throw new SendError(failure);
+        this.options.logger.warn({ error: failure.message }, "image rejected: sending its link as text");
+        text = `${imageFallback(message.image)}\n\n${text}`;
+      }
+    }
+    const parts = splitForLimit(text, telegramMessageLimit, toHtml);
     let lastId: string | null = null;
     for (const [index, part] of parts.entries()) {
       const last = index === parts.length - 1;

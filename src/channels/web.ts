@@ -139,7 +139,7 @@ function deliver(store: Store, session: string, after: number): WebMessage[] {
 }
 
 function toWebMessage(row: OutboxRow): WebMessage {
-  return { id: row.id, html: toHtml(row.message.text).replace(/\n/g, "<br>"), choices: row.message.choices ?? [] };
+  return { id: row.id, html: webHtml(row.message), choices: row.message.choices ?? [] };
 }
 
 /** Returns the learner's chosen language, or null before they choose one, so that the page can show its own words in it. */
@@ -152,6 +152,13 @@ function languageOf(store: Store, session: string): string | null {
  * (as in the query) or a non-negative safe integer, and 0 when absent.
  * Returns null for anything else, such as "0x10", " 1" or "1e3", which Number() would accept.
  */
+function webHtml(message: OutboxRow["message"]): string {
+  const text = toHtml(message.text).replace(/\n/g, "<br>");
+  if (!message.image) return text;
+  const attribute = (value: string) => value.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;");
+  return `<img src="${attribute(message.image.url)}" alt="${attribute(message.image.alt)}" loading="lazy"><br>${text}`;
+}
+
 function parseAfter(value: unknown): number | null {
   if (value === undefined) return 0;
   const number = typeof value === "string" && /^[0-9]+$/.test(value) ? Number(value) : value;

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { Logger } from "pino";
 import { SendError, type ChannelSender, type SendContext, type SendFailure } from "../dispatcher.js";
 import type { Inbound, Outbound } from "../engine/types.js";
-import { splitForLimit, toWhatsApp } from "../render/markdown.js";
+import { imageFallback, splitForLimit, toWhatsApp } from "../render/markdown.js";
 import {
   browserArgs,
   createWhatsAppClient,
@@ -24,6 +24,8 @@ import { chatRef } from "./whatsapp/redact.js";
  * message readable on a phone and matches Telegram.
  */
 export const whatsappMessageLimit = 4096;
+/** WhatsApp's caption limit for an image, in characters, as the course content is checked against. */
+export const whatsappCaptionLimit = 1024;
 
 /** The state of the link to WhatsApp, as the operator page shows it. */
 export type LinkState = "stopped" | "starting" | "qr" | "authenticated" | "ready" | "reconnecting" | "logged_out" | "failed";
@@ -341,6 +343,12 @@ export class WhatsAppChannel implements ChannelSender {
 
     // NOTE: the parts of a split message go out back to back, not spaced by the chat gap.
     let lastId: string | null = null;
+    if (message.image) {
+      const { outcome, id } = await this.sendImage(client, address, message.image, parts[0] ?? "");
+      lastId = id;
+      if (outcome === "failed") parts.unshift(toWhatsApp(imageFallback(message.image)));
+      if (outcome === "captioned") parts.shift();
+    }
     for (const part of parts) {
       let sent: Awaited<ReturnType<WhatsAppClient["sendMessage"]>>;
       try {
@@ -354,6 +362,31 @@ export class WhatsAppChannel implements ChannelSender {
       lastId = sent.id._serialized;
     }
     return lastId;
+  }
+
+  /**
+   * Sends an image with the first part as caption when that fits WhatsApp's
+   * caption limit, else with its description. Returns `captioned` or
+   * `alone` (the text still has to go), or `failed` when the image could
+   * not be fetched or sent, so the caller sends its link as text.
+   */
+  private async sendImage(
+    client: WhatsAppClient,
+    address: string,
+    image: { url: string; alt: string },
+    firstPart: string,
+  ): Promise<{ outcome: "captioned" | "alone" | "failed"; id: string | null }> {
+    const captionFits = firstPart.length <= whatsappCaptionLimit;
+    try {
+      const sent = await withTimeout(client.sendImage(address, image.url, captionFits ? firstPart : image.alt), this.options.sendTimeoutMs ?? 30_000, "sendImage");
+      if (!sent) return { outcome: "failed", id: null };
+      return { outcome: captionFits ? "captioned" : "alone", id: sent.id._serialized };
+    } catch (error) {
+      this.options.logger.warn({ error: (error as Error)?.message ?? String(error) }, "image not sent: sending its link as text");
+      return { outcome: "failed", id: null };
+    } finally {
+      this.guards.recordSend(address);
+    }
   }
 
   private setStatus(state: LinkState, detail: string, qr: string | null = null): void {

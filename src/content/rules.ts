@@ -4,6 +4,7 @@ import { limits } from "./schema.js";
 import { countWords, moduleStats, stepMinutes } from "./text-stats.js";
 import type { Problem, YamlSource } from "./yaml-source.js";
 import { encodeCallback, maxPromptNumber, optionChoice } from "../engine/callback.js";
+import { extractImage } from "../render/markdown.js";
 
 /** A translation whose word count is outside this ratio of the source is flagged. */
 export const translationRatio = { min: 0.6, max: 1.7 } as const;
@@ -154,6 +155,17 @@ function checkStep(item: LoadedStep): Problem[] {
         `${what} has ${text.length} characters, over the limit of ${limits.messageCharacters}: split it or shorten it`));
     }
     problems.push(...checkLinks(step.file, line, text));
+    for (const match of text.matchAll(/!\[([^\]]*)\]\(([^)\s]*)\)/g)) {
+      if ((match[1] ?? "").trim() === "") {
+        problems.push(error(step.file, line, `the image in ${what} has no description: write ![what it shows](${match[2] ?? "https://..."})`));
+      }
+      if ((match[2] ?? "").startsWith("https://")) {
+        const caption = extractImage(text).text;
+        if (caption.length > limits.captionCharacters) {
+          problems.push(warning(step.file, line, `${what} has an image and ${caption.length} characters, over the caption limit of ${limits.captionCharacters}: the text goes in a message of its own after the image`));
+        }
+      }
+    }
   }
   return problems;
 }

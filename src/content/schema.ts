@@ -4,6 +4,8 @@ import { z } from "zod";
 export const limits = {
   /** Telegram's maximum message length; WhatsApp allows more. */
   messageCharacters: 4096,
+  /** Telegram's and WhatsApp's maximum caption length for an image. */
+  captionCharacters: 1024,
   /** Telegram clients cut longer button labels. */
   buttonLabelCharacters: 64,
   /** Telegram's maximum callback data size. */

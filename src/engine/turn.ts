@@ -36,8 +36,10 @@ export class Turn {
     return this.context.t(this.language, key, values);
   }
 
-  say(text: string, choices?: Choice[][]): void {
-    this.messages.push(choices && choices.length > 0 ? { text, choices } : { text });
+  say(text: string, choices?: Choice[][], image?: Outbound["image"]): void {
+    const message: Outbound = choices && choices.length > 0 ? { text, choices } : { text };
+    if (image) message.image = image;
+    this.messages.push(message);
   }
 
   emit(event: EngineEvent): void {

@@ -29,6 +29,8 @@ export interface Choice {
 export interface Outbound {
   text: string;
   choices?: Choice[][];
+  /** An image sent with the text as its caption; `alt` describes it for the text fallback. */
+  image?: { url: string; alt: string };
 }
 
 /** Where an enrollment is in onboarding and in the course. */

@@ -79,3 +79,21 @@ export function splitForLimit(text: string, maxLength: number, render: (part: st
 export function escapeMarkdown(text: string): string {
   return text.replace(/([*_[\]()\\])/g, "\\$1");
 }
+
+const imageLine = /^!\[([^\]]*)\]\((https:\/\/[^)\s]+)\)[ \t]*$/m;
+
+/**
+ * Takes the first image line, `![what it shows](https://…)`, out of a
+ * message, so that channels can send the image with the rest as caption.
+ */
+export function extractImage(markdown: string): { text: string; image: { url: string; alt: string } | null } {
+  const match = imageLine.exec(markdown);
+  if (!match) return { text: markdown, image: null };
+  const text = (markdown.slice(0, match.index) + markdown.slice(match.index + match[0].length)).replace(/\n{3,}/g, "\n\n").trim();
+  return { text, image: { alt: (match[1] ?? "").trim(), url: match[2] ?? "" } };
+}
+
+/** Renders an image as a line of text, for channels or sends where the image cannot go. */
+export function imageFallback(image: { url: string; alt: string }): string {
+  return `🖼 ${image.alt}: ${image.url}`;
+}

@@ -228,6 +228,22 @@ describe("WhatsApp sending", () => {
     expect(harness.whatsapp.client.sent).toEqual([{ chatId: alice, content: "*Hi*\n\n1. Next ▶", options: { linkPreview: false } }]);
   });
 
+  it("sends an image with the text as caption", async () => {
+    const harness = await linkedChannel();
+    const image = { url: "https://example.org/family.png", alt: "The Haddad family at the bus station" };
+    const id = await harness.channel.send(alice, { text: "**Episode 1**", image, choices: [[{ data: "3:next", label: "Next ▶" }]] }, reply);
+    expect(harness.whatsapp.client.sentTo(alice)).toEqual(["[image https://example.org/family.png] *Episode 1*\n\n1. Next ▶"]);
+    expect(id).toBe(`true_${alice}_FAKE1`);
+  });
+
+  it("falls back to a link when the image fails", async () => {
+    const harness = await linkedChannel();
+    harness.whatsapp.client.imageError = new Error("Request failed with status code 404");
+    const image = { url: "https://example.org/missing.png", alt: "A map of the route" };
+    await harness.channel.send(alice, { text: "Read on.", image }, reply);
+    expect(harness.whatsapp.client.sentTo(alice)).toEqual(["🖼 A map of the route: https://example.org/missing.png", "Read on."]);
+  });
+
   it("returns the id of the last part", async () => {
     const harness = await linkedChannel();
     const paragraph = "word ".repeat(600).trim();

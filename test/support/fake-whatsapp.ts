@@ -42,6 +42,7 @@ export const lateInitializeMs = 50;
 
 export interface SentMessage {
   chatId: string;
+  /** The text, or for an image `[image <url>] <caption>`. */
   content: string;
   options: { linkPreview?: boolean } | undefined;
 }
@@ -82,6 +83,8 @@ export class FakeWhatsAppClient extends EventEmitter implements WhatsAppClient {
   destroyed = false;
   /** When set, the next sendMessage calls throw it. */
   sendError: Error | null = null;
+  /** When set, sendImage throws it, as the library does when the image cannot be fetched. */
+  imageError: Error | null = null;
   private state: string | null = null;
 
   constructor(
@@ -161,6 +164,13 @@ export class FakeWhatsAppClient extends EventEmitter implements WhatsAppClient {
     if (this.destroyed) throw new Error("Protocol error (Runtime.callFunctionOn): Session closed. Most likely the page has been closed.");
     if (this.sendError) throw this.sendError;
     this.sent.push({ chatId, content, options });
+    return { id: { _serialized: `true_${chatId}_FAKE${this.sent.length}` } };
+  }
+
+  async sendImage(chatId: string, url: string, caption: string): Promise<{ id: { _serialized: string } } | undefined> {
+    if (this.destroyed) throw new Error("Protocol error (Runtime.callFunctionOn): Session closed. Most likely the page has been closed.");
+    if (this.imageError) throw this.imageError;
+    this.sent.push({ chatId, content: `[image ${url}] ${caption}`, options: undefined });
     return { id: { _serialized: `true_${chatId}_FAKE${this.sent.length}` } };
   }
 

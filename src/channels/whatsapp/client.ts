@@ -14,6 +14,8 @@ export interface WhatsAppClient {
   /** Resolves to the sent message, or to undefined when the chat is not found. */
   sendMessage(chatId: string, content: string, options?: { linkPreview?: boolean }): Promise<{ id: { _serialized: string } } | undefined>;
   getState(): Promise<string | null>;
+  /** Fetches an image from `url` and sends it with a caption. */
+  sendImage(chatId: string, url: string, caption: string): Promise<{ id: { _serialized: string } } | undefined>;
 }
 
 /** Settings that a client is built from. */
@@ -61,5 +63,10 @@ export function clientOptionsFor(library: typeof WAWebJS, spec: ClientSpec): WAW
 export const createWhatsAppClient: WhatsAppClientFactory = async (spec) => {
   // whatsapp-web.js is CommonJS: its classes come from the default export.
   const library = (await import("whatsapp-web.js")).default;
-  return new library.Client(clientOptionsFor(library, spec));
+  const client = new library.Client(clientOptionsFor(library, spec));
+  const sendImage: WhatsAppClient["sendImage"] = async (chatId, url, caption) => {
+    const media = await library.MessageMedia.fromUrl(url, { unsafeMime: true });
+    return client.sendMessage(chatId, media, { caption });
+  };
+  return Object.assign(client, { sendImage }) as unknown as WhatsAppClient;
 };
