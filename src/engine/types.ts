@@ -4,7 +4,7 @@ import type { Pace, ScheduleSettings } from "./schedule.js";
 /** The messaging channels a learner can use. */
 export type Channel = "telegram" | "whatsapp" | "web";
 
-/** What a learner sent, normalised from any channel. */
+/** A message from a learner, normalised from any channel. */
 export type Inbound =
   | { type: "text"; text: string }
   | { type: "command"; command: string; args: string }
