@@ -104,7 +104,7 @@ export async function schedulerCase(): Promise<CaseResult> {
   return finishCase("scheduler", figures, sampler);
 }
 
-/** Walks one learner on a daily pace through the engine until it holds the next lesson, a day before `tickAt`. */
+/** Walks one learner on a daily pace through the engine until it keeps the next lesson back, a day before `tickAt`. */
 export function heldLearner(context: EngineContext): EnrollmentState {
   const walk = new ModuleOneWalk(0, "daily");
   let state: EnrollmentState | null = null;
@@ -135,7 +135,7 @@ function seed(
       "values (@id, @id, @courseId, @courseVersion, @language, @role, 'course', @position, 0, 'waiting', null, @prompt, '[]', " +
       "@pace, @hour, @timeZone, @nextReleaseAt, @lastReleaseAt, 0, @idleSince, @idleSince, 'telegram', @address, @createdAt, @idleSince)",
   );
-  // The template holds its first lesson after one quiz question, so its answers are all quiz answers.
+  // The template is held at its second lesson after one quiz question, so all its stored answers are quiz answers.
   const insertAnswer = sqlite.prepare(
     "insert into answers (enrollment_id, step_id, option_id, correct, kind, language, answered_at) values (?, ?, ?, ?, 'quiz', ?, ?)",
   );

@@ -2,7 +2,7 @@ import type { GlossaryTerm } from "../src/content/model.js";
 import type { Turn } from "../src/engine/turn.js";
 import { escapeMarkdown } from "../src/render/markdown.js";
 
-/** Longest reviewer comment kept, in characters. */
+/** Maximum length of a reviewer comment, in characters. */
 export const maxCommentCharacters = 2000;
 
 function fold(text: string): string {

@@ -268,7 +268,7 @@ export class Store {
       const { type, ...data } = event;
       if (event.type === "reflection_saved") {
         tx.insert(reflections).values({ enrollmentId, stepId: event.stepId, language, text: event.text, createdAt: now }).run();
-        // The text lives in reflections only, so that the event log holds no free text.
+        // The text is stored in reflections only, so that the event log contains no free text.
         delete (data as { text?: string }).text;
       }
       if (event.type === "sends_stopped") {

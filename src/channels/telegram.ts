@@ -101,9 +101,8 @@ export class TelegramChannel implements ChannelSender {
 
   /**
    * Sends one message, split at Telegram's length limit, with the buttons on
-   * the last part. An image goes first, with the text as caption when it
-   * fits; when Telegram rejects the image, its description and link go in
-   * the text instead.
+   * the last part. An image goes first, with the text as caption when it fits.
+   * When Telegram rejects the image, its description and link go in the text.
    */
   async send(address: string, message: Outbound): Promise<string | null> {
     let text = message.text;

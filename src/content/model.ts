@@ -1,4 +1,4 @@
-/** Course content as the engine sees it, after loading and validation. */
+/** Course content as the engine reads it, after loading and validation. */
 
 export type StepKind = "lesson" | "quiz" | "scenario" | "reflection";
 

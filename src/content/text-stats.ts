@@ -48,7 +48,7 @@ export function stepWords(step: Step): number {
   return read + feedback;
 }
 
-/** Estimates the minutes a step takes: reading at the course's speed plus answering. */
+/** Estimates the minutes a step takes: reading at the course's speed, plus time to choose or write. */
 export function stepMinutes(step: Step, wordsPerMinute: number): number {
   const reading = stepWords(step) / wordsPerMinute;
   switch (step.kind) {

@@ -94,7 +94,7 @@ export const reflections = sqliteTable("reflections", {
   createdAt: integer("created_at").notNull(),
 });
 
-/** What the engine reported, in order. */
+/** Events the engine reported, in order. */
 export const events = sqliteTable(
   "events",
   {
@@ -132,7 +132,7 @@ export const outbox = sqliteTable(
     address: text("address").notNull(),
     /** JSON of the channel-neutral message. */
     payload: text("payload").notNull(),
-    /** `reply` for answers to a learner who is waiting; `bulk` for releases, reminders and broadcasts. */
+    /** `reply` for replies to a learner who is waiting, `bulk` for releases, reminders and broadcasts. */
     lane: text("lane").notNull().default("reply"),
     /** `pending`, `sending`, `sent`, `failed` or `cancelled`. */
     status: text("status").notNull().default("pending"),

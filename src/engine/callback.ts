@@ -22,7 +22,7 @@ export function decodeCallback(raw: string): CallbackData | null {
   return { prompt: Number(match[1]), choice: match[2] ?? "" };
 }
 
-/** The choice id of a quiz or decision option. */
+/** Returns the choice id of a quiz or decision option. */
 export function optionChoice(optionId: string): string {
   return `o.${optionId}`;
 }

@@ -9,7 +9,7 @@ import { freshState } from "./state.js";
 import { Turn } from "./turn.js";
 import type { Choice, EngineContext, EngineResult, EnrollmentState, Inbound } from "./types.js";
 
-/** The longest text a learner may send; Telegram's own message limit. */
+/** The maximum length of a learner's text, in characters: Telegram's own message limit. */
 export const maxInboundCharacters = 4096;
 
 /**
@@ -37,7 +37,7 @@ export function handleInbound(
     return turn.result();
   }
 
-  // After STOP, only /start (or its word) is answered, so that nothing else is sent.
+  // After STOP, only /start (or its word) gets a reply, so that nothing else is sent.
   if (state.stopped && !isStart(inbound, context)) {
     turn.emit({ type: "input_ignored", reason: "stopped" });
     return turn.result();
@@ -157,7 +157,7 @@ function handleText(turn: Turn, raw: string): void {
   }
   const { state } = turn;
   const reflecting = state.stage === "course" && state.menu === null && state.phase === "reflection";
-  // A plain word runs a command when it is the whole message; only the
+  // A plain word runs a command when it is the whole message. Only the
   // glossary word takes a term after it, and not inside a reflection.
   const [firstWord = "", ...rest] = text.split(/\s+/);
   const command = turn.context.commandWords.get(rest.length === 0 ? bareWord(firstWord) : firstWord.toLocaleLowerCase());
@@ -189,7 +189,7 @@ function handleText(turn: Turn, raw: string): void {
   turn.say(turn.t("input.useButtons"));
 }
 
-/** Returns the buttons of what the learner sees now, as the flows would present it. */
+/** Returns the buttons of the current prompt, as the flows would present it now. */
 export function currentChoices(state: EnrollmentState, context: EngineContext, now = 0): Choice[] {
   const dry = new Turn(state, context, now);
   presentCurrent(dry);

@@ -11,7 +11,7 @@ export interface ScheduleSettings {
   quietStart: number;
   /** Local hour (0-23) at which quiet hours end. */
   quietEnd: number;
-  /** Days without an answer before each reminder, in order: [3, 7] sends two. */
+  /** Days without a message from the learner before each reminder, in order: [3, 7] sends two. */
   reminderDays: readonly number[];
   /** Hours between the two releases of a twice-daily pace. */
   secondReleaseHours: number;

@@ -33,7 +33,7 @@ export interface Outbound {
   image?: { url: string; alt: string };
 }
 
-/** Where an enrollment is in onboarding and in the course. */
+/** The enrollment's stage: an onboarding question, the course, its end, or left. */
 export type Stage = "language" | "consent" | "role" | "pace" | "hour" | "zone" | "course" | "finished" | "left";
 
 /**
@@ -42,7 +42,7 @@ export type Stage = "language" | "consent" | "role" | "pace" | "hour" | "zone" |
  * - `note`: the content note before a scenario episode;
  * - `question`: a quiz question or a scenario decision, awaiting an option;
  * - `reflection`: the reflection prompt, awaiting free text;
- * - `feedback`: feedback on the step's answer, awaiting Next;
+ * - `feedback`: feedback on the chosen option or the reflection, awaiting Next;
  * - `module_end`: the summary after the last step of a module;
  * - `waiting`: the step is held until its release time, by the learner's pace.
  */
@@ -133,7 +133,7 @@ export type Translate = (
   values?: Record<string, unknown>,
 ) => string;
 
-/** What the engine needs besides the state and the input. */
+/** The engine's inputs other than the state and the message: course, strings and settings. */
 export interface EngineContext {
   course: Course;
   t: Translate;
@@ -146,11 +146,11 @@ export interface EngineContext {
   schedule: ScheduleSettings;
 }
 
-/** What one inbound message did: the new state, the facts, and the replies. */
+/** The outcome of one inbound message: the new state, the events and the replies. */
 export interface EngineResult {
   state: EnrollmentState;
   events: EngineEvent[];
   messages: Outbound[];
-  /** A short notice for the button press itself (a Telegram callback answer). */
+  /** A short notice for the button press itself, shown by Telegram's answerCallbackQuery. */
   notice?: string;
 }

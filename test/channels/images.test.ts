@@ -58,10 +58,7 @@ describe("images", () => {
   it("the engine sends a lesson message with its image", () => {
     const context = strictContext(loadValidCourse(contentWithImage()));
     const learner = new EngineLearner(context);
-    learner.command("start");
-    learner.press("lang.es");
-    learner.press("consent.yes");
-    learner.press("role.teacher");
+    learner.joinAs("es", "teacher");
     learner.press("pace.self");
     const messages = learner.press("zone.Etc/UTC");
     const lesson = messages.at(-1);

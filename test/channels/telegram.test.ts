@@ -31,7 +31,7 @@ afterAll(async () => {
   await standIn?.close();
 });
 
-/** The enrollment's state without the time of the last message, which every input updates. */
+/** Returns the enrollment's state without the time of the last message, which every input updates. */
 function progressAt(chat: number) {
   const state = app.store.stateAt("telegram", String(chat));
   return state ? { ...state, idleSince: null } : null;

@@ -11,10 +11,7 @@ describe("automated learner", () => {
   for (const language of course.languages) {
     it(`takes the whole course in ${language}`, () => {
       const learner = new EngineLearner(context);
-      learner.command("start");
-      learner.press(`lang.${language}`);
-      learner.press("consent.yes");
-      learner.press("role.volunteer");
+      learner.joinAs(language, "volunteer");
       learner.press("pace.self");
       learner.press("zone.Etc/UTC");
 

@@ -22,17 +22,14 @@ const local = (instant: number | null, zone: string) => DateTime.fromMillis(inst
 /** Onboards a learner with a pace, an hour and a zone, at a local time. */
 function enrolled(pace: Pace, zone: string, startIso: string, hour = 9, engineContext = context): EngineLearner {
   const learner = new EngineLearner(engineContext, at(startIso, zone));
-  learner.command("start");
-  learner.press("lang.en");
-  learner.press("consent.yes");
-  learner.press("role.teacher");
+  learner.joinAs("en", "teacher");
   learner.press(`pace.${pace}`);
   if (pace !== "self") learner.press(`hour.${hour}`);
   learner.text(zone);
   return learner;
 }
 
-/** Taps Next and answers questions until the engine holds the next lesson or the module ends. */
+/** Taps Next and picks the first option until the engine keeps the next lesson back or the module ends. */
 function finishUnit(learner: EngineLearner): void {
   let guard = 0;
   do {
@@ -168,10 +165,7 @@ describe("pace", () => {
 
   it("an unknown typed zone is explained", () => {
     const learner = new EngineLearner(context);
-    learner.command("start");
-    learner.press("lang.es");
-    learner.press("consent.yes");
-    learner.press("role.teacher");
+    learner.joinAs("es", "teacher");
     learner.press("pace.self");
     const [reply] = learner.text("Marte");
     expect(reply?.text).toBe("«Marte» no es una zona horaria que conozca. Elija una ciudad o escriba una diferencia con UTC como +2, -5 o +05:30.");
@@ -284,7 +278,7 @@ describe("schedule changes and menus", () => {
     expect(learner.state?.phase).toBe("waiting");
   });
 
-  it("switching from daily to weekly releases a lesson the new pace does not hold", () => {
+  it("daily to weekly releases the held lesson", () => {
     const fullCourse = loadValidCourse(join(projectRoot, "content"));
     const learner = enrolled("daily", zone, "2026-03-02T10:00", 9, strictContext(fullCourse));
     finishUnit(learner);
@@ -333,10 +327,7 @@ describe("schedule changes and menus", () => {
 
   it("shows a typed offset with its usual sign", () => {
     const learner = new EngineLearner(context);
-    learner.command("start");
-    learner.press("lang.en");
-    learner.press("consent.yes");
-    learner.press("role.teacher");
+    learner.joinAs("en", "teacher");
     learner.press("pace.self");
     learner.text("+2");
     const [settings] = learner.command("settings");
@@ -354,10 +345,7 @@ describe("schedule changes and menus", () => {
 
   it("the language menu at the zone step does not read a zone", () => {
     const learner = new EngineLearner(context);
-    learner.command("start");
-    learner.press("lang.en");
-    learner.press("consent.yes");
-    learner.press("role.teacher");
+    learner.joinAs("en", "teacher");
     learner.press("pace.self");
     learner.command("language");
     learner.text("+2");

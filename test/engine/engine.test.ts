@@ -17,10 +17,7 @@ beforeAll(() => {
 /** Takes a new learner through onboarding in a language, up to the first lesson. */
 function onboard(language: string): EngineLearner {
   const learner = new EngineLearner(context);
-  learner.command("start");
-  learner.press(`lang.${language}`);
-  learner.press("consent.yes");
-  learner.press("role.social-worker");
+  learner.joinAs(language, "social-worker");
   learner.press("pace.self");
   learner.press("zone.Etc/UTC");
   return learner;

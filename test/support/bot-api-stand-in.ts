@@ -30,7 +30,7 @@
  * - Every chat is a private chat whose id is the user's id. A chat counts as
  *   started once the test injects a message from it or calls `openChat`.
  *   Sending to any other chat id fails with 403 "bot can't initiate
- *   conversation with a user", where Telegram would answer 400 "chat not
+ *   conversation with a user", where Telegram would respond with 400 "chat not
  *   found" for ids it has never seen.
  * - Webhooks are delivered only to loopback addresses and over plain HTTP as
  *   well, one update at a time.
@@ -131,7 +131,7 @@ export interface BotApiStandInOptions {
  * given HTTP status and a Bot API error body. `description` defaults to the status text
  * (500 "Internal Server Error"), `retryAfter` adds `parameters.retry_after` in
  * seconds, and `rawBody` replaces the JSON body with that text, the way a
- * proxy in front of Telegram answers with an HTML error page.
+ * proxy in front of Telegram responds with an HTML error page.
  */
 export type Fault = "network" | { status: number; description?: string; retryAfter?: number; rawBody?: string };
 
@@ -169,9 +169,9 @@ export interface BotMessage {
   message_id: number;
   chat_id: number;
   kind: "text" | "photo" | "document" | "poll";
-  /** Text that the user sees, after parse_mode parsing and trimming. */
+  /** Text as displayed to the user, after parse_mode parsing and trimming. */
   text?: string;
-  /** Caption that the user sees, for photos and documents. */
+  /** Caption as displayed to the user, for photos and documents. */
   caption?: string;
   /** Entities of the text or caption. */
   entities?: MessageEntity[];

@@ -1,20 +1,10 @@
 import { existsSync } from "node:fs";
+import { browserArgs } from "../../src/channels/whatsapp/client.js";
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions } from "playwright-core";
 
 /** Path of the Chromium binary that browser tests launch. playwright-core downloads no browser, so it must be installed. */
 export const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
-// Chromium's sandbox does not start as root, which is how the test container
-// runs. The other flags turn off the GPU and Chromium's background requests
-// for component updates, sync and first-run setup.
-const launchArgs = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
 
 /** Launches headless Chromium from CHROMIUM_PATH (default /usr/bin/chromium). */
 export async function launchChromium(): Promise<Browser> {
@@ -23,7 +13,7 @@ export async function launchChromium(): Promise<Browser> {
       `Chromium not found at ${chromiumPath}: install Debian's chromium package, or set CHROMIUM_PATH to a Chromium binary`,
     );
   }
-  return chromium.launch({ executablePath: chromiumPath, headless: true, args: launchArgs });
+  return chromium.launch({ executablePath: chromiumPath, headless: true, args: [...browserArgs] });
 }
 
 /** A browser context limited to one origin, with the URLs it blocked. */

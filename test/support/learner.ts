@@ -32,7 +32,15 @@ export class EngineLearner {
     return this.send({ type: "command", command, args });
   }
 
-  /** The buttons of the last message that had any. */
+  /** Sends /start, then picks a language, agrees to the data note and picks a role, as a new learner does. */
+  joinAs(language: string, role: string): void {
+    this.command("start");
+    this.press(`lang.${language}`);
+    this.press("consent.yes");
+    this.press(`role.${role}`);
+  }
+
+  /** Returns the buttons of the last message that had any. */
   lastChoices(): Choice[] {
     for (let index = this.transcript.length - 1; index >= 0; index--) {
       const choices = this.transcript[index]?.choices;

@@ -16,7 +16,7 @@ export interface GuardSettings {
   minGlobalGapMs: number;
   /** Maximum bulk messages per UTC day. Replies to learners do not count. */
   dailyCap: number;
-  /** When true, holds every bulk message back but lets replies out. */
+  /** When true, keeps every bulk message in the outbox but lets replies out. */
   paused: boolean;
   /** JSON file that keeps the chats that wrote first and today's bulk count across restarts. */
   stateFile: string;

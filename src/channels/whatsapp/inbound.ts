@@ -23,7 +23,7 @@ export interface WhatsAppMessage {
   author?: string;
 }
 
-/** Why a message gets no reply. */
+/** The reason a message gets no reply. */
 export type IgnoreReason = "from_me" | "status" | "group" | "not_personal" | "system";
 
 export type InboundDecision =
@@ -53,7 +53,7 @@ const systemTypes = new Set([
 ]);
 
 /**
- * Turns a WhatsApp message into the engine's input, or says why it gets no
+ * Turns a WhatsApp message into the engine's input, or returns the reason it gets no
  * reply. Text becomes a command or plain text as on Telegram. Every other
  * type a person sends (image, video, audio, ptt, sticker, document,
  * location, vcard, poll…) becomes `unsupported`, so that the learner gets the
